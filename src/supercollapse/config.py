@@ -1,0 +1,157 @@
+"""One flat, validated configuration for a training run.
+
+A run is fully described by a :class:`TrainConfig`: which task and model, how they are
+optimised, how long they train, what is logged, and which seeds are trained together.
+The config is flat (no nesting) so that sweeps can override any field by name, results
+can be stored as plain JSON, and a run's identity is the hash of its fields.
+
+Every field is checked by :meth:`TrainConfig.validate` *before* any compute, and a bad
+value raises :class:`ConfigError` naming the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEDULES = ("constant", "linear", "cosine", "multicosine", "exponential", "power", "quadratic")
+MUP_MODES = ("on", "off", "frozen")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names the offending field."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (defaults: the paper's MLP settings).
+
+    Horizon: set exactly one of ``samples``, ``tokens_per_param`` or ``horizon_kappa``.
+    With ``horizon_kappa`` the run is trained to the compute-optimal horizon
+    ``c*(P) = horizon_kappa * P ** horizon_exponent`` FLOPs (``horizon_exponent = 1 + gamma``),
+    i.e. for ``c*(P) / (6 P)`` samples, times ``horizon_mult``.
+    """
+
+    # --- task -----------------------------------------------------------------------
+    task: str = "fourier"
+    input_dim: int = 8
+    n_modes: int = 10_000
+    task_exponent: float = 2.0  # power-law exponent of the wave-vector magnitudes
+    target_seed: int = 42
+    train_seed: int = 43
+    test_seed: int = 44
+    # --- model ----------------------------------------------------------------------
+    model: str = "mlp"
+    width: int = 128
+    depth: int = 5
+    depth_multiplier: float | None = None  # None: 6 / depth, the paper's choice
+    embed_multiplier: float = 1.0
+    readout_multiplier: float = 1.0
+    # --- optimiser ------------------------------------------------------------------
+    lr: float = 1e-3
+    b1: float = 0.9
+    b2: float = 0.95
+    eps: float = 1e-20
+    mup: str = "on"  # "on" | "off" | "frozen" (learning rates frozen at mup_reference_width)
+    base_width: int = 128
+    mup_reference_width: int | None = None
+    schedule: str = "constant"
+    decay_frac: float = 1.0  # decay over the last fraction of training
+    warmup_frac: float = 0.0  # linear warmup over the first fraction of training
+    # --- horizon --------------------------------------------------------------------
+    batch_size: int = 4096
+    samples: int | None = None
+    tokens_per_param: float | None = None
+    horizon_kappa: float | None = None
+    horizon_exponent: float = 2.0
+    horizon_mult: float = 1.0
+    # --- logging --------------------------------------------------------------------
+    n_evals: int = 100
+    n_test: int = 16_384
+    eval_batch_size: int = 8192
+    noise_batches: int = 0  # minibatches per evaluation for the gradient-noise trace; 0 = off
+    # --- seeds ----------------------------------------------------------------------
+    seeds: tuple[int, ...] = (0,)
+    # --- free-form label (not part of the run's identity) ---------------------------
+    tags: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    # ---------------------------------------------------------------------------------
+    def validate(self) -> TrainConfig:
+        """Check every field; raise :class:`ConfigError` naming the first bad one."""
+
+        def need(cond: bool, name: str, why: str) -> None:
+            if not cond:
+                raise ConfigError(f"TrainConfig.{name}={getattr(self, name)!r}: {why}")
+
+        from .registry import MODELS, TASKS  # late import: registry imports the builders
+
+        need(self.task in TASKS, "task", f"unknown task; choose one of {sorted(TASKS)}")
+        need(self.model in MODELS, "model", f"unknown model; choose one of {sorted(MODELS)}")
+        for name in ("input_dim", "n_modes", "width", "depth", "base_width", "batch_size",
+                     "n_test", "eval_batch_size"):
+            need(isinstance(getattr(self, name), int) and getattr(self, name) > 0, name,
+                 "must be a positive integer")
+        need(self.task_exponent > 0, "task_exponent", "must be positive")
+        need(self.lr > 0, "lr", "must be positive")
+        need(0 <= self.b1 < 1, "b1", "must lie in [0, 1)")
+        need(0 <= self.b2 < 1, "b2", "must lie in [0, 1)")
+        need(self.eps >= 0, "eps", "must be non-negative")
+        need(self.mup in MUP_MODES, "mup", f"unknown µP mode; choose one of {MUP_MODES}")
+        if self.mup == "frozen":
+            need(self.mup_reference_width is not None and self.mup_reference_width > 0,
+                 "mup_reference_width", "must be a positive width when mup='frozen'")
+        need(self.schedule in SCHEDULES, "schedule",
+             f"unknown schedule; choose one of {SCHEDULES}")
+        need(0.0 <= self.decay_frac <= 1.0, "decay_frac", "must lie in [0, 1]")
+        need(0.0 <= self.warmup_frac < 1.0, "warmup_frac", "must lie in [0, 1)")
+        need(self.depth_multiplier is None or self.depth_multiplier > 0, "depth_multiplier",
+             "must be positive (or None for 6 / depth)")
+        set_horizons = [n for n in ("samples", "tokens_per_param", "horizon_kappa")
+                        if getattr(self, n) is not None]
+        if len(set_horizons) != 1:
+            raise ConfigError("TrainConfig: set exactly one of samples, tokens_per_param, "
+                              f"horizon_kappa (got {set_horizons or 'none'})")
+        for name in set_horizons + ["horizon_exponent", "horizon_mult"]:
+            need(getattr(self, name) > 0, name, "must be positive")
+        need(self.n_evals >= 1, "n_evals", "must be at least 1")
+        need(self.noise_batches == 0 or self.noise_batches >= 2, "noise_batches",
+             "must be 0 (off) or at least 2 (a covariance needs two samples)")
+        need(len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), "seeds",
+             "must be a non-empty tuple of distinct integers")
+        return self
+
+    # ---------------------------------------------------------------------------------
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some fields changed (unknown field names raise ConfigError)."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ConfigError(f"TrainConfig has no field(s) {sorted(unknown)}")
+        if "seeds" in changes:
+            changes["seeds"] = tuple(int(s) for s in changes["seeds"])
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["seeds"] = list(self.seeds)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"TrainConfig has no field(s) {sorted(unknown)}")
+        d = dict(d)
+        if "seeds" in d:
+            d["seeds"] = tuple(int(s) for s in d["seeds"])
+        return cls(**d)
+
+    def run_id(self) -> str:
+        """A short stable identity: a hash of every field except ``tags``."""
+        d = self.to_dict()
+        d.pop("tags")
+        blob = json.dumps(d, sort_keys=True).encode()
+        return hashlib.sha1(blob).hexdigest()[:12]

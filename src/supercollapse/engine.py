@@ -1,0 +1,185 @@
+"""The training engine: one compiled program trains several seeds of one config.
+
+The loop is deliberately small (nanoGPT/picodo style). What makes it fast:
+
+* the steps between two evaluations run inside one compiled ``lax.fori_loop``, so Python
+  touches the device only at evaluation points;
+* all seeds of a config are trained by the same program, ``jax.vmap``-ed over seeds
+  (small models leave an accelerator idle; a batch of seeds fills it);
+* batches are sharded over the devices along the batch axis (``jax.sharding``), with the
+  parameters replicated, so the same code runs data-parallel on a multi-GPU host or a TPU
+  slice. Batches are generated on the device from keys, so under ``jax.distributed``
+  (multi-host) every process runs this same program over the global mesh.
+
+What is logged at each evaluation point (see :func:`train`): step, samples, compute
+(6 P t), learning rate, tau (summed learning rate), train loss (mean over the steps since
+the last evaluation), test loss, and optionally the traces of the minibatch covariance of
+the raw and the Adam-preconditioned gradient (:mod:`supercollapse.noise`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from .config import ConfigError, TrainConfig
+from .horizon import compute_flops, eval_steps, horizon_steps
+from .models import count_params
+from .noise import gradient_noise_traces
+from .optim import adam_preconditioner, make_optimizer
+from .provenance import provenance
+from .registry import build_model, build_task
+from .schedules import schedule_multiplier
+
+
+@dataclass
+class RunResult:
+    """Curves of one config, all seeds. Per-seed arrays have shape (n_seeds, n_evals)."""
+
+    config: TrainConfig
+    n_params: int
+    total_steps: int
+    curves: dict[str, np.ndarray]
+    diverged: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return self.config.seeds
+
+
+def schedule_arrays(cfg: TrainConfig, total_steps: int, steps: np.ndarray):
+    """Learning rate eta(t) and tau(t) = sum_{s<t} eta(s) at the given steps (float64)."""
+    warmup = int(round(cfg.warmup_frac * total_steps))
+    mult = np.asarray(schedule_multiplier(cfg.schedule, np.arange(total_steps + 1),
+                                          total_steps, cfg.decay_frac, warmup), np.float64)
+    tau = np.concatenate([[0.0], np.cumsum(cfg.lr * mult[:-1])])
+    return cfg.lr * mult[steps], tau[steps]
+
+
+def _mesh(devices) -> jax.sharding.Mesh:
+    return jax.sharding.Mesh(np.asarray(devices), ("data",))
+
+
+def train(cfg: TrainConfig, *, devices=None, progress: bool = False) -> RunResult:
+    """Train every seed of ``cfg`` and return the logged curves.
+
+    ``devices`` (default: all devices) form a 1-D data-parallel mesh; ``batch_size`` must be
+    divisible by their number.
+    """
+    cfg.validate()
+    devices = list(jax.devices() if devices is None else devices)
+    if cfg.batch_size % len(devices):
+        raise ConfigError(f"TrainConfig.batch_size={cfg.batch_size} must be divisible by the "
+                          f"number of devices ({len(devices)}) for data-parallel training")
+    mesh = _mesh(devices)
+    replicated = NamedSharding(mesh, P())
+    batch_sharding = NamedSharding(mesh, P("data"))
+    t_start = time.time()
+
+    task = build_task(cfg)
+    models = [build_model(cfg, jax.random.fold_in(jax.random.key(s), 0)) for s in cfg.seeds]
+    n_params = count_params(models[0])
+    total = horizon_steps(cfg, n_params)
+    graphdef, _ = nnx.split(models[0], nnx.Param)
+    params = jax.tree.map(lambda *a: jnp.stack(a), *[nnx.split(m, nnx.Param)[1] for m in models])
+    optimizer, peak_lrs = make_optimizer(cfg, nnx.split(models[0], nnx.Param)[1], total)
+    opt_state = jax.vmap(optimizer.init)(params)
+    data_keys = jnp.stack([jax.random.fold_in(jax.random.key(cfg.train_seed), s)
+                           for s in cfg.seeds])
+    params, opt_state = jax.device_put((params, opt_state), replicated)
+    x_test, y_test = jax.device_put(task.test_set(), replicated)
+
+    def loss_fn(p, x, y):
+        return jnp.mean(task.loss(nnx.merge(graphdef, p)(x), y))
+
+    def sample(key):
+        x, y = task.train_batch(key, cfg.batch_size)
+        return (jax.lax.with_sharding_constraint(x, batch_sharding),
+                jax.lax.with_sharding_constraint(y, batch_sharding))
+
+    def one_seed_segment(p, o, key, start, stop):
+        def body(t, carry):
+            p, o, loss_sum = carry
+            x, y = sample(jax.random.fold_in(key, t))
+            loss, grads = jax.value_and_grad(loss_fn)(p, x, y)
+            updates, o = optimizer.update(grads, o, p)
+            return optax.apply_updates(p, updates), o, loss_sum + loss
+
+        p, o, loss_sum = jax.lax.fori_loop(start, stop, body, (p, o, jnp.zeros(())))
+        return p, o, loss_sum / jnp.maximum(stop - start, 1)
+
+    segment = jax.jit(jax.vmap(one_seed_segment, in_axes=(0, 0, 0, None, None)),
+                      donate_argnums=(0, 1))
+
+    def one_seed_eval(p, o, noise_key):
+        n_chunks = max(1, cfg.n_test // min(cfg.eval_batch_size, cfg.n_test))
+        xs = x_test[: n_chunks * (cfg.n_test // n_chunks)].reshape(n_chunks, -1, x_test.shape[1])
+        ys = y_test[: xs.shape[0] * xs.shape[1]].reshape(n_chunks, -1)
+        test_loss = jnp.mean(jax.lax.map(lambda xy: loss_fn(p, *xy), (xs, ys)))
+        if cfg.noise_batches == 0:
+            return test_loss, jnp.nan, jnp.nan
+        pre = adam_preconditioner(o, peak_lrs, cfg)
+        tr_g, tr_u = gradient_noise_traces(jax.grad(loss_fn), p, pre, sample, noise_key,
+                                           cfg.noise_batches, cfg.batch_size)
+        return test_loss, tr_g, tr_u
+
+    evaluate = jax.jit(jax.vmap(one_seed_eval, in_axes=(0, 0, None)))
+
+    steps = eval_steps(total, cfg.n_evals)
+    n_seeds, n_evals = len(cfg.seeds), len(steps)
+    logs = {k: np.full((n_seeds, n_evals), np.nan)
+            for k in ("train_loss", "test_loss", "trace_grad", "trace_pgrad")}
+    diverged = np.zeros(n_seeds, bool)
+    noise_root = jax.random.key(cfg.test_seed + 1)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=total, desc=f"D={cfg.width} {cfg.schedule}", unit="step", leave=False)
+
+    prev = 0
+    for i, step in enumerate(steps):
+        if step > prev:
+            params, opt_state, seg_loss = segment(params, opt_state, data_keys,
+                                                  jnp.int32(prev), jnp.int32(step))
+            logs["train_loss"][:, i] = np.asarray(seg_loss)
+            if bar is not None:
+                bar.update(int(step - prev))
+        test_loss, tr_g, tr_u = evaluate(params, opt_state, jax.random.fold_in(noise_root, i))
+        logs["test_loss"][:, i] = np.asarray(test_loss)
+        if step > 0:  # Adam's preconditioner is undefined before the first step
+            logs["trace_grad"][:, i] = np.asarray(tr_g)
+            logs["trace_pgrad"][:, i] = np.asarray(tr_u)
+        diverged |= ~np.isfinite(logs["test_loss"][:, i]) | ~np.isfinite(
+            np.nan_to_num(logs["train_loss"][:, i], nan=0.0, posinf=np.inf, neginf=-np.inf))
+        prev = step
+        if diverged.all():
+            break
+    if bar is not None:
+        bar.close()
+
+    for k in logs:  # a diverged seed's curve is NaN from the point it diverged on
+        for s in np.flatnonzero(diverged):
+            bad = ~np.isfinite(logs["test_loss"][s]) | ~np.isfinite(logs["train_loss"][s])
+            bad[0] = False if np.isfinite(logs["test_loss"][s, 0]) else bad[0]
+            first = np.argmax(bad) if bad.any() else n_evals
+            logs[k][s, first:] = np.nan
+    if cfg.noise_batches == 0:
+        logs.pop("trace_grad")
+        logs.pop("trace_pgrad")
+
+    lr, tau = schedule_arrays(cfg, total, steps)
+    samples = steps.astype(np.float64) * cfg.batch_size
+    curves = {"step": steps, "samples": samples, "compute": compute_flops(n_params, samples),
+              "lr": lr, "tau": tau, **logs}
+    meta = {**provenance(devices), "wall_seconds": time.time() - t_start}
+    return RunResult(cfg, n_params, total, curves, diverged, meta)
