@@ -70,116 +70,147 @@ def _mesh(devices) -> jax.sharding.Mesh:
     return jax.sharding.Mesh(np.asarray(devices), ("data",))
 
 
-def train(cfg: TrainConfig, *, devices=None, progress: bool = False) -> RunResult:
-    """Train every seed of ``cfg`` and return the logged curves.
+class Trainer:
+    """The state of one config's training (all seeds) and its two compiled functions.
+
+    ``advance(stop)`` trains every seed from the current step to ``stop`` in one compiled
+    loop and returns the mean train loss per seed; ``evaluate()`` returns the test loss and
+    the gradient-noise traces per seed. :func:`train` strings them together at the
+    evaluation points; benchmarks and notebooks can drive them directly.
 
     ``devices`` (default: all devices) form a 1-D data-parallel mesh; ``batch_size`` must be
     divisible by their number.
     """
-    cfg.validate()
-    devices = list(jax.devices() if devices is None else devices)
-    if cfg.batch_size % len(devices):
-        raise ConfigError(f"TrainConfig.batch_size={cfg.batch_size} must be divisible by the "
-                          f"number of devices ({len(devices)}) for data-parallel training")
-    mesh = _mesh(devices)
-    replicated = NamedSharding(mesh, P())
-    batch_sharding = NamedSharding(mesh, P("data"))
-    t_start = time.time()
 
-    task = build_task(cfg)
-    models = [build_model(cfg, jax.random.fold_in(jax.random.key(s), 0)) for s in cfg.seeds]
-    n_params = count_params(models[0])
-    total = horizon_steps(cfg, n_params)
-    graphdef, _ = nnx.split(models[0], nnx.Param)
-    params = jax.tree.map(lambda *a: jnp.stack(a), *[nnx.split(m, nnx.Param)[1] for m in models])
-    optimizer, peak_lrs = make_optimizer(cfg, nnx.split(models[0], nnx.Param)[1], total)
-    opt_state = jax.vmap(optimizer.init)(params)
-    data_keys = jnp.stack([jax.random.fold_in(jax.random.key(cfg.train_seed), s)
-                           for s in cfg.seeds])
-    params, opt_state = jax.device_put((params, opt_state), replicated)
-    x_test, y_test = jax.device_put(task.test_set(), replicated)
+    def __init__(self, cfg: TrainConfig, *, devices=None):
+        self.cfg = cfg.validate()
+        self.devices = list(jax.devices() if devices is None else devices)
+        if cfg.batch_size % len(self.devices):
+            raise ConfigError(f"TrainConfig.batch_size={cfg.batch_size} must be divisible by "
+                              f"the number of devices ({len(self.devices)}) for data-parallel "
+                              "training")
+        mesh = _mesh(self.devices)
+        replicated = NamedSharding(mesh, P())
+        batch_sharding = NamedSharding(mesh, P("data"))
 
-    def loss_fn(p, x, y):
-        return jnp.mean(task.loss(nnx.merge(graphdef, p)(x), y))
+        task = build_task(cfg)
+        models = [build_model(cfg, jax.random.fold_in(jax.random.key(s), 0)) for s in cfg.seeds]
+        self.n_params = count_params(models[0])
+        self.total_steps = horizon_steps(cfg, self.n_params)
+        graphdef, first = nnx.split(models[0], nnx.Param)
+        params = jax.tree.map(lambda *a: jnp.stack(a),
+                              *[nnx.split(m, nnx.Param)[1] for m in models])
+        optimizer, peak_lrs = make_optimizer(cfg, first, self.total_steps)
+        opt_state = jax.vmap(optimizer.init)(params)
+        data_keys = jnp.stack([jax.random.fold_in(jax.random.key(cfg.train_seed), s)
+                               for s in cfg.seeds])
+        self.params, self.opt_state = jax.device_put((params, opt_state), replicated)
+        self.data_keys = jax.device_put(data_keys, replicated)
+        x_test, y_test = jax.device_put(task.test_set(), replicated)
+        self.step = 0
+        self.graphdef = graphdef
 
-    def sample(key):
-        x, y = task.train_batch(key, cfg.batch_size)
-        return (jax.lax.with_sharding_constraint(x, batch_sharding),
-                jax.lax.with_sharding_constraint(y, batch_sharding))
+        def loss_fn(p, x, y):
+            return jnp.mean(task.loss(nnx.merge(graphdef, p)(x), y))
 
-    def one_seed_segment(p, o, key, start, stop):
-        def body(t, carry):
-            p, o, loss_sum = carry
-            x, y = sample(jax.random.fold_in(key, t))
-            loss, grads = jax.value_and_grad(loss_fn)(p, x, y)
-            updates, o = optimizer.update(grads, o, p)
-            return optax.apply_updates(p, updates), o, loss_sum + loss
+        def sample(key):
+            x, y = task.train_batch(key, cfg.batch_size)
+            return (jax.lax.with_sharding_constraint(x, batch_sharding),
+                    jax.lax.with_sharding_constraint(y, batch_sharding))
 
-        p, o, loss_sum = jax.lax.fori_loop(start, stop, body, (p, o, jnp.zeros(())))
-        return p, o, loss_sum / jnp.maximum(stop - start, 1)
+        def one_seed_segment(p, o, key, start, stop):
+            def body(t, carry):
+                p, o, loss_sum = carry
+                x, y = sample(jax.random.fold_in(key, t))
+                loss, grads = jax.value_and_grad(loss_fn)(p, x, y)
+                updates, o = optimizer.update(grads, o, p)
+                return optax.apply_updates(p, updates), o, loss_sum + loss
 
-    segment = jax.jit(jax.vmap(one_seed_segment, in_axes=(0, 0, 0, None, None)),
-                      donate_argnums=(0, 1))
+            p, o, loss_sum = jax.lax.fori_loop(start, stop, body, (p, o, jnp.zeros(())))
+            return p, o, loss_sum / jnp.maximum(stop - start, 1)
 
-    def one_seed_eval(p, o, noise_key):
+        self._segment = jax.jit(jax.vmap(one_seed_segment, in_axes=(0, 0, 0, None, None)),
+                                donate_argnums=(0, 1))
+
         n_chunks = max(1, cfg.n_test // min(cfg.eval_batch_size, cfg.n_test))
-        xs = x_test[: n_chunks * (cfg.n_test // n_chunks)].reshape(n_chunks, -1, x_test.shape[1])
-        ys = y_test[: xs.shape[0] * xs.shape[1]].reshape(n_chunks, -1)
-        test_loss = jnp.mean(jax.lax.map(lambda xy: loss_fn(p, *xy), (xs, ys)))
-        if cfg.noise_batches == 0:
-            return test_loss, jnp.nan, jnp.nan
-        pre = adam_preconditioner(o, peak_lrs, cfg)
-        tr_g, tr_u = gradient_noise_traces(jax.grad(loss_fn), p, pre, sample, noise_key,
-                                           cfg.noise_batches, cfg.batch_size)
-        return test_loss, tr_g, tr_u
+        per_chunk = cfg.n_test // n_chunks
+        xs = x_test[: n_chunks * per_chunk].reshape(n_chunks, per_chunk, -1)
+        ys = y_test[: n_chunks * per_chunk].reshape(n_chunks, per_chunk)
 
-    evaluate = jax.jit(jax.vmap(one_seed_eval, in_axes=(0, 0, None)))
+        def one_seed_eval(p, o, noise_key):
+            test_loss = jnp.mean(jax.lax.map(lambda xy: loss_fn(p, *xy), (xs, ys)))
+            if cfg.noise_batches == 0:
+                return test_loss, jnp.nan, jnp.nan
+            pre = adam_preconditioner(o, peak_lrs, cfg)
+            tr_g, tr_u = gradient_noise_traces(jax.grad(loss_fn), p, pre, sample, noise_key,
+                                               cfg.noise_batches, cfg.batch_size)
+            return test_loss, tr_g, tr_u
 
+        self._evaluate = jax.jit(jax.vmap(one_seed_eval, in_axes=(0, 0, None)))
+        self._noise_root = jax.random.key(cfg.test_seed + 1)
+
+    def advance(self, stop: int) -> np.ndarray:
+        """Train every seed up to step ``stop``; return each seed's mean train loss."""
+        if not self.step < stop <= self.total_steps:
+            raise ValueError(f"advance: stop={stop} must lie in ({self.step}, "
+                             f"{self.total_steps}]")
+        self.params, self.opt_state, loss = self._segment(
+            self.params, self.opt_state, self.data_keys, jnp.int32(self.step), jnp.int32(stop))
+        self.step = stop
+        return np.asarray(loss)
+
+    def evaluate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Test loss and (raw, preconditioned) gradient-noise traces, one value per seed."""
+        key = jax.random.fold_in(self._noise_root, self.step)
+        return tuple(np.asarray(a) for a in self._evaluate(self.params, self.opt_state, key))
+
+    def model(self, seed_index: int = 0) -> nnx.Module:
+        """The trained model of one seed, as an NNX module."""
+        one = jax.tree.map(lambda a: a[seed_index], self.params)
+        return nnx.merge(self.graphdef, one)
+
+
+def train(cfg: TrainConfig, *, devices=None, progress: bool = False) -> RunResult:
+    """Train every seed of ``cfg`` and return the logged curves at the evaluation points."""
+    t_start = time.time()
+    trainer = Trainer(cfg, devices=devices)
+    total = trainer.total_steps
     steps = eval_steps(total, cfg.n_evals)
     n_seeds, n_evals = len(cfg.seeds), len(steps)
     logs = {k: np.full((n_seeds, n_evals), np.nan)
             for k in ("train_loss", "test_loss", "trace_grad", "trace_pgrad")}
     diverged = np.zeros(n_seeds, bool)
-    noise_root = jax.random.key(cfg.test_seed + 1)
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=total, desc=f"D={cfg.width} {cfg.schedule}", unit="step", leave=False)
 
-    prev = 0
     for i, step in enumerate(steps):
-        if step > prev:
-            params, opt_state, seg_loss = segment(params, opt_state, data_keys,
-                                                  jnp.int32(prev), jnp.int32(step))
-            logs["train_loss"][:, i] = np.asarray(seg_loss)
+        if step > trainer.step:
             if bar is not None:
-                bar.update(int(step - prev))
-        test_loss, tr_g, tr_u = evaluate(params, opt_state, jax.random.fold_in(noise_root, i))
-        logs["test_loss"][:, i] = np.asarray(test_loss)
+                bar.update(int(step - trainer.step))
+            logs["train_loss"][:, i] = trainer.advance(int(step))
+        logs["test_loss"][:, i], tr_g, tr_u = trainer.evaluate()
         if step > 0:  # Adam's preconditioner is undefined before the first step
-            logs["trace_grad"][:, i] = np.asarray(tr_g)
-            logs["trace_pgrad"][:, i] = np.asarray(tr_u)
-        diverged |= ~np.isfinite(logs["test_loss"][:, i]) | ~np.isfinite(
-            np.nan_to_num(logs["train_loss"][:, i], nan=0.0, posinf=np.inf, neginf=-np.inf))
-        prev = step
+            logs["trace_grad"][:, i], logs["trace_pgrad"][:, i] = tr_g, tr_u
+        finite = np.isfinite(logs["test_loss"][:, i])
+        if step > 0:
+            finite &= np.isfinite(logs["train_loss"][:, i])
+        newly = ~finite & ~diverged
+        for k in logs:  # a diverged seed's curve is NaN from the point it diverged on
+            logs[k][newly, i:] = np.nan
+        diverged |= newly
         if diverged.all():
             break
     if bar is not None:
         bar.close()
-
-    for k in logs:  # a diverged seed's curve is NaN from the point it diverged on
-        for s in np.flatnonzero(diverged):
-            bad = ~np.isfinite(logs["test_loss"][s]) | ~np.isfinite(logs["train_loss"][s])
-            bad[0] = False if np.isfinite(logs["test_loss"][s, 0]) else bad[0]
-            first = np.argmax(bad) if bad.any() else n_evals
-            logs[k][s, first:] = np.nan
     if cfg.noise_batches == 0:
         logs.pop("trace_grad")
         logs.pop("trace_pgrad")
 
     lr, tau = schedule_arrays(cfg, total, steps)
     samples = steps.astype(np.float64) * cfg.batch_size
-    curves = {"step": steps, "samples": samples, "compute": compute_flops(n_params, samples),
-              "lr": lr, "tau": tau, **logs}
-    meta = {**provenance(devices), "wall_seconds": time.time() - t_start}
-    return RunResult(cfg, n_params, total, curves, diverged, meta)
+    curves = {"step": steps, "samples": samples,
+              "compute": compute_flops(trainer.n_params, samples), "lr": lr, "tau": tau, **logs}
+    meta = {**provenance(trainer.devices), "wall_seconds": time.time() - t_start}
+    return RunResult(cfg, trainer.n_params, total, curves, diverged, meta)

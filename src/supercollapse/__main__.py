@@ -1,0 +1,113 @@
+"""Command line: ``python -m supercollapse {sweep,fit-horizon,summary} ...``.
+
+Examples::
+
+    python -m supercollapse sweep horizon --scale full --out results/full/horizon --max-minutes 9
+    python -m supercollapse fit-horizon results/full/horizon --out results/full/law.json
+    python -m supercollapse sweep collapse --scale full --law results/full/law.json \\
+        --out results/full/collapse --max-minutes 9
+    python -m supercollapse summary results/full/collapse
+
+A sweep writes one file per config and skips configs already done, so the same command
+resumes an interrupted sweep. The exit status is 0 when the sweep is complete, 3 when
+``--max-minutes`` stopped it early (run it again to continue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import ConfigError
+from .experiments import EXPERIMENTS, SCALES, Law
+from .results import ResultsError, load_runs
+from .sweep import run_sweep
+
+
+def _parse_set(items: list[str]) -> dict:
+    """``field=value`` pairs; values parsed as JSON where possible (numbers, lists, null)."""
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set expects field=value, got {item!r}")
+        k, v = item.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    law = Law.load(args.law) if args.law else None
+    maker = EXPERIMENTS[args.name]
+    if law is None and args.name != "horizon":
+        raise ConfigError(f"sweep {args.name!r} needs --law (the fitted horizon law JSON)")
+    configs = maker(args.scale, law)
+    overrides = _parse_set(args.set or [])
+    if overrides:
+        configs = [c.replace(**overrides) for c in configs]
+    report = run_sweep(configs, args.out, max_minutes=args.max_minutes,
+                       progress=not args.no_progress)
+    print(report.summary())
+    return 0 if report.complete else 3
+
+
+def cmd_fit_horizon(args: argparse.Namespace) -> int:
+    from .analysis import fit_horizon_law
+
+    law = fit_horizon_law(load_runs(args.runs))
+    text = json.dumps(law, indent=1)
+    Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    runs = load_runs(args.runs)
+    print(f"{len(runs)} runs in {args.runs}")
+    for r in runs:
+        tags = ",".join(f"{k}={v}" for k, v in r.config.tags.items())
+        final = r.curves["test_loss"][:, -1]
+        print(f"{r.config.run_id()}  D={r.config.width:<5d} P={r.n_params:<9,d} "
+              f"steps={r.total_steps:<8d} {r.config.schedule:<12s} {tags:<40s} "
+              f"final test loss {final.mean():.4f} ± {final.std():.4f} "
+              f"{'DIVERGED ' + str(r.diverged.sum()) if r.diverged.any() else ''} "
+              f"({r.meta.get('wall_seconds', 0):.0f} s on {r.meta.get('device_kind', '?')})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m supercollapse", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    sw = sub.add_parser("sweep", help="run a named sweep (resumable)")
+    sw.add_argument("name", choices=sorted(EXPERIMENTS))
+    sw.add_argument("--scale", choices=sorted(SCALES), default="quick")
+    sw.add_argument("--out", required=True, help="results directory")
+    sw.add_argument("--law", help="horizon law JSON (from fit-horizon)")
+    sw.add_argument("--max-minutes", type=float, default=None,
+                    help="start no new run after this many minutes")
+    sw.add_argument("--set", nargs="*", metavar="FIELD=VALUE",
+                    help="override config fields of every run")
+    sw.add_argument("--no-progress", action="store_true")
+    sw.set_defaults(fn=cmd_sweep)
+    fh = sub.add_parser("fit-horizon", help="fit c*(P) = kappa P^(1+gamma) from a sweep")
+    fh.add_argument("runs")
+    fh.add_argument("--out", required=True)
+    fh.set_defaults(fn=cmd_fit_horizon)
+    sm = sub.add_parser("summary", help="one line per run of a results directory")
+    sm.add_argument("runs")
+    sm.set_defaults(fn=cmd_summary)
+    args = ap.parse_args(argv)
+    try:
+        return args.fn(args)
+    except (ConfigError, ResultsError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The book's named sweeps, at two scales.
+
+``quick``: small enough to run live in a chapter on two CPU cores in about a minute.
+``full``: the GPU sweeps behind the book's headline figures (``results/``).
+
+Every sweep is a plain list of :class:`~supercollapse.config.TrainConfig`; run one with
+``python -m supercollapse sweep NAME --scale full --out results/NAME`` (see
+``python -m supercollapse --help``). Sweeps that train to the compute-optimal horizon read
+the fitted law ``c*(P) = kappa * P**exponent`` from a JSON file written by
+``python -m supercollapse fit-horizon``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import TrainConfig
+
+# Base settings of each scale: the paper's task, model and optimiser, scaled down.
+SCALES: dict[str, dict] = {
+    "quick": dict(batch_size=256, depth=3, n_modes=2_000, n_test=4_096, eval_batch_size=4_096,
+                  n_evals=40, lr=2e-3, base_width=32),
+    "full": dict(batch_size=1024, depth=5, n_modes=10_000, n_test=32_768, eval_batch_size=8_192,
+                 n_evals=200, lr=1e-3, base_width=128),
+}
+WIDTHS = {
+    "quick": (16, 24, 32, 48, 64),
+    "full": (48, 64, 80, 96, 128, 160, 200),
+}
+# The horizon fit adds larger widths so that the largest collapse width is overtaken.
+HORIZON_WIDTHS = {"quick": WIDTHS["quick"] + (96,), "full": WIDTHS["full"] + (256, 320)}
+HORIZON_SAMPLES = {"quick": 256 * 3_000, "full": 1024 * 100_000}
+SEEDS = {"quick": (0, 1, 2), "full": (0, 1, 2, 3, 4)}
+# Schedules of the collapse sweep: (label, schedule, decay_frac).
+SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
+             ("cosine", "cosine", 1.0), ("multicosine", "multicosine", 1.0),
+             ("decay20", "linear", 0.2))
+
+
+@dataclass(frozen=True)
+class Law:
+    """A compute-optimal horizon law ``c*(P) = kappa * P**exponent`` (exponent = 1 + gamma)."""
+
+    kappa: float
+    exponent: float
+
+    @classmethod
+    def load(cls, path: str | Path) -> Law:
+        d = json.loads(Path(path).read_text())
+        return cls(float(d["kappa"]), float(d["exponent"]))
+
+    def fields(self, mult: float = 1.0) -> dict:
+        return dict(horizon_kappa=self.kappa, horizon_exponent=self.exponent, horizon_mult=mult)
+
+    def with_gamma_scaled(self, factor: float, anchor_params: float) -> Law:
+        """The law with gamma -> factor * gamma, equal to this one at ``anchor_params``."""
+        exponent = 1.0 + factor * (self.exponent - 1.0)
+        return Law(self.kappa * anchor_params ** (self.exponent - exponent), exponent)
+
+
+def _base(scale: str, **kw) -> TrainConfig:
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(SCALES)}")
+    return TrainConfig(samples=1, seeds=SEEDS[scale], **SCALES[scale]).replace(**kw)
+
+
+def horizon_fit(scale: str, law: Law | None = None) -> list[TrainConfig]:
+    """Constant learning rate, every width, one long common horizon (for the frontier)."""
+    del law
+    return [_base(scale, width=w, samples=HORIZON_SAMPLES[scale], schedule="constant",
+                  seeds=SEEDS[scale][:3], tags={"experiment": "horizon"})
+            for w in HORIZON_WIDTHS[scale]]
+
+
+def collapse(scale: str, law: Law) -> list[TrainConfig]:
+    """Every width to its compute-optimal horizon, under each schedule of the paper."""
+    return [_base(scale, width=w, samples=None, schedule=sched, decay_frac=frac,
+                  tags={"experiment": "collapse", "variant": label}, **law.fields())
+            for label, sched, frac in SCHEDULES for w in WIDTHS[scale]]
+
+
+def _n_params(scale: str, width: int) -> int:
+    d, depth = 8, SCALES[scale]["depth"]
+    return d * width + 2 * depth * width * width + width
+
+
+def breakdown(scale: str, law: Law) -> list[TrainConfig]:
+    """Suboptimal scaling, with linear decay: horizon exponent, µP and learning rate off."""
+    widths = WIDTHS[scale]
+    anchor = _n_params(scale, widths[len(widths) // 2])
+    variants = {
+        "gamma_0.9x": ({}, law.with_gamma_scaled(0.9, anchor)),
+        "gamma_1.1x": ({}, law.with_gamma_scaled(1.1, anchor)),
+        "mup_frozen": ({"mup": "frozen", "mup_reference_width": widths[0]}, law),
+        "lr_4x": ({"lr": 4 * SCALES[scale]["lr"]}, law),
+        "lr_0.25x": ({"lr": SCALES[scale]["lr"] / 4}, law),
+    }
+    return [_base(scale, width=w, samples=None, schedule="linear",
+                  tags={"experiment": "breakdown", "variant": name}, **extra, **lw.fields())
+            for name, (extra, lw) in variants.items() for w in widths]
+
+
+def noise(scale: str, law: Law) -> list[TrainConfig]:
+    """Schedules at a few widths and horizons, with the gradient-noise trace logged."""
+    widths = WIDTHS[scale]
+    mid = widths[len(widths) // 2]
+    cases = [(w, 1.0) for w in (widths[1], mid, widths[-2])] + [(mid, 0.5), (mid, 2.0)]
+    return [_base(scale, width=w, samples=None, schedule=sched, decay_frac=frac,
+                  noise_batches=16 if scale == "full" else 8,
+                  tags={"experiment": "noise", "variant": label, "horizon": mult},
+                  **law.fields(mult))
+            for w, mult in cases for label, sched, frac in SCHEDULES]
+
+
+EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
+    "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise,
+}

@@ -1,0 +1,115 @@
+"""Saving and loading runs: one compressed ``.npz`` file per config, written atomically.
+
+Each file holds the curves (numpy arrays) and a JSON header with the full config, the
+parameter count, the number of steps, which seeds diverged and the provenance. A file is
+first written under a temporary name and then renamed, so a crash or kill never leaves a
+half-written result behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import ConfigError, TrainConfig
+from .engine import RunResult
+
+FORMAT_VERSION = 1
+PER_EVAL = ("step", "samples", "compute", "lr", "tau")
+
+
+class ResultsError(ValueError):
+    """A results file that cannot be read; the message names the file and the problem."""
+
+
+def run_path(out_dir: str | Path, cfg: TrainConfig) -> Path:
+    return Path(out_dir) / f"{cfg.run_id()}.npz"
+
+
+def save_run(result: RunResult, path: str | Path) -> Path:
+    """Write ``result`` to ``path`` atomically (temporary file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {"format_version": FORMAT_VERSION, "config": result.config.to_dict(),
+              "n_params": result.n_params, "total_steps": result.total_steps,
+              "diverged": result.diverged.tolist(), "meta": result.meta}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, header=np.array(json.dumps(header)), **result.curves)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_run(path: str | Path) -> RunResult:
+    """Read one run; raise :class:`ResultsError` naming the file if it is corrupt."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            curves = {k: data[k] for k in data.files if k != "header"}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as e:
+        raise ResultsError(f"{path}: not a readable supercollapse results file ({e}); "
+                           "delete it and re-run the sweep to regenerate it") from e
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ResultsError(f"{path}: unsupported format_version "
+                           f"{header.get('format_version')!r} (expected {FORMAT_VERSION})")
+    try:
+        cfg = TrainConfig.from_dict(header["config"])
+    except (ConfigError, KeyError, TypeError) as e:
+        raise ResultsError(f"{path}: invalid config in header ({e})") from e
+    n_seeds, n_evals = len(cfg.seeds), len(curves.get("step", []))
+    for k, v in curves.items():
+        want = (n_evals,) if k in PER_EVAL else (n_seeds, n_evals)
+        if v.shape != want:
+            raise ResultsError(f"{path}: curve {k!r} has shape {v.shape}, expected {want}")
+    for k in PER_EVAL + ("test_loss",):
+        if k not in curves:
+            raise ResultsError(f"{path}: missing curve {k!r}")
+    return RunResult(cfg, int(header["n_params"]), int(header["total_steps"]), curves,
+                     np.asarray(header["diverged"], bool), header.get("meta", {}))
+
+
+def load_runs(directory: str | Path) -> list[RunResult]:
+    """All runs in a directory, sorted by (width, schedule, run id)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ResultsError(f"{directory}: no such results directory")
+    runs = [load_run(p) for p in sorted(directory.glob("*.npz"))]
+    return sorted(runs, key=lambda r: (r.config.width, r.config.schedule, r.config.run_id()))
+
+
+def to_frame(runs: list[RunResult]) -> pd.DataFrame:
+    """One long DataFrame: a row per (run, seed, evaluation point).
+
+    Columns: the config fields that vary between ``runs`` (plus ``width`` and
+    ``schedule``), ``run_id``, ``n_params``, ``seed``, ``diverged`` and every curve.
+    """
+    if not runs:
+        return pd.DataFrame()
+    dicts = [r.config.to_dict() for r in runs]
+    varying = [k for k in dicts[0] if k not in ("seeds", "tags")
+               and len({json.dumps(d[k]) for d in dicts}) > 1]
+    keep = list(dict.fromkeys(["width", "schedule", *varying]))
+    frames = []
+    for r, d in zip(runs, dicts, strict=True):
+        for j, seed in enumerate(r.seeds):
+            cols = {k: (v if k in PER_EVAL else v[j]) for k, v in r.curves.items()}
+            f = pd.DataFrame(cols)
+            for k in keep:
+                f[k] = d[k]
+            f["run_id"], f["n_params"] = r.config.run_id(), r.n_params
+            f["seed"], f["diverged"] = seed, bool(r.diverged[j])
+            frames.append(f)
+    return pd.concat(frames, ignore_index=True)
