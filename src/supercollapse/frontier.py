@@ -1,0 +1,284 @@
+"""The compute-optimal frontier and the horizon law ``c*(p) = kappa p^(1 + gamma)``.
+
+Given one constant-learning-rate loss curve per model size ``p``, :func:`compute_frontier`
+builds the lower envelope ``L*(c) = min_p L(c, p)`` on a common log-spaced compute grid and
+finds, for every size, the compute ``c*(p)`` at which that size is the optimal one.
+:func:`fit_horizon_law` then fits ``c*(p) = kappa * p**(1 + gamma)`` by log-log regression
+(equivalently ``t*(p) = c*/(6p) = (kappa / 6) p**gamma`` samples).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["Frontier", "HorizonLaw", "compute_frontier", "fit_horizon_law"]
+
+Curves = Mapping[float, tuple[ArrayLike, ArrayLike]] | Sequence[tuple[float, ArrayLike, ArrayLike]]
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """Lower envelope of a family of loss curves.
+
+    Attributes:
+        sizes: model sizes ``p_i``, sorted ascending.
+        compute: common log-spaced compute grid, shape ``(n_grid,)``.
+        loss: envelope ``L*(c)`` on the grid (NaN where no curve covers ``c``).
+        best_index: index into ``sizes`` of the optimal size at each grid point (-1 if none).
+        c_star: per-size estimate of ``c*(p)``; NaN if the size is never optimal.
+        interval_lo, interval_hi: per-size compute range where it is the argmin (NaN if never).
+        censored: per-size flag; True when ``c*(p)`` cannot be located because the size's
+            optimal range runs into the edge of the data (or, for ``method="isoflop"``, lies
+            outside the range of interpolated optima). Censored sizes are left out of fits.
+        method: estimator used for ``c_star`` (``"midpoint"`` or ``"isoflop"``).
+    """
+
+    sizes: NDArray[np.float64]
+    compute: NDArray[np.float64]
+    loss: NDArray[np.float64]
+    best_index: NDArray[np.int64]
+    c_star: NDArray[np.float64]
+    interval_lo: NDArray[np.float64]
+    interval_hi: NDArray[np.float64]
+    censored: NDArray[np.bool_]
+    method: str
+
+    def best_size(self) -> NDArray[np.float64]:
+        """Optimal model size at each grid compute (NaN where none)."""
+        out = np.full(self.compute.shape, np.nan)
+        ok = self.best_index >= 0
+        out[ok] = self.sizes[self.best_index[ok]]
+        return out
+
+    def usable(self) -> NDArray[np.bool_]:
+        """Sizes with a finite, uncensored ``c*`` (the ones a horizon fit should use)."""
+        return np.isfinite(self.c_star) & ~self.censored
+
+
+def _as_curves(curves: Curves) -> list[tuple[float, NDArray[np.float64], NDArray[np.float64]]]:
+    """Validate and normalise the input to ``[(p, c, L)]`` sorted by ``p``; seeds averaged."""
+    items = list(curves.items()) if isinstance(curves, Mapping) else list(curves)
+    out = []
+    for item in items:
+        if isinstance(curves, Mapping):
+            p, (c, L) = item
+        else:
+            if len(item) != 3:
+                raise ValueError("each curve must be a (p, compute, loss) triple")
+            p, c, L = item
+        c = np.asarray(c, dtype=float)
+        L = np.asarray(L, dtype=float)
+        if L.ndim == 2:  # (n_seeds, n_points): seed-average first
+            L = L.mean(axis=0)
+        if c.ndim != 1 or L.shape != c.shape:
+            raise ValueError(f"size {p}: compute shape {c.shape} does not match loss shape {L.shape}")
+        if not (np.all(np.isfinite(c)) and np.all(np.isfinite(L))):
+            raise ValueError(f"size {p}: compute or loss contains NaN or inf")
+        if np.any(c <= 0) or np.any(L <= 0):
+            raise ValueError(f"size {p}: compute and loss must be strictly positive")
+        if not p > 0:
+            raise ValueError(f"model size must be positive, got {p}")
+        order = np.argsort(c)
+        c, L = c[order], L[order]
+        if np.any(np.diff(c) <= 0) or c.size < 2:
+            raise ValueError(f"size {p}: need at least 2 distinct compute values, no duplicates")
+        out.append((float(p), c, L))
+    if len(out) < 2:
+        raise ValueError(f"need curves for at least 2 model sizes, got {len(out)}")
+    out.sort(key=lambda t: t[0])
+    if len({p for p, _, _ in out}) != len(out):
+        raise ValueError("model sizes must be distinct")
+    return out
+
+
+def compute_frontier(curves: Curves, *, n_grid: int = 400, method: str = "midpoint") -> Frontier:
+    """Lower envelope ``L*(c) = min_p L(c, p)`` and the compute ``c*(p)`` where each size is optimal.
+
+    Each curve is interpolated linearly in ``(log c, log L)`` onto a common log-spaced grid
+    spanning all curves; outside a curve's own compute range that size is absent.
+    2-D losses ``(n_seeds, n_points)`` are seed-averaged first.
+
+    The paper's notebooks take ``c*(p)`` as the point where the size's curve touches the
+    envelope. With a discrete set of sizes the curve *is* the envelope over an interval, so a
+    point estimator must be chosen (our choice, two options):
+
+    * ``"midpoint"`` (default): the geometric midpoint ``sqrt(c_lo c_hi)`` of the interval where
+      the size is the argmin. For a scale-invariant family this is off from the true tangency
+      point by a constant factor (biasing ``kappa`` by less than one size step) while leaving
+      the exponent ``1 + gamma`` exact. Sizes whose interval touches the data edge are censored.
+    * ``"isoflop"``: at every grid compute fit a parabola to ``log L`` vs ``log p`` through the
+      best size and its two neighbours; its vertex is a continuous optimum ``p*(c)``. Then
+      ``c*(p_i)`` is ``p*(c)`` inverted at ``p_i`` (log-log interpolation). Sizes outside the
+      range of vertices are censored.
+
+    >>> c = np.logspace(0, 6, 50)
+    >>> curves = {p: (c, (c / (6 * p)) ** -0.5 + p ** -0.5) for p in [1.0, 4.0, 16.0, 64.0]}
+    >>> fr = compute_frontier(curves)
+    >>> [int(i) for i in fr.best_index[[0, -1]]]
+    [0, 3]
+    >>> [bool(x) for x in fr.censored]
+    [True, False, False, True]
+    """
+    if method not in ("midpoint", "isoflop"):
+        raise ValueError(f"method must be 'midpoint' or 'isoflop', got {method!r}")
+    if n_grid < 10:
+        raise ValueError("n_grid must be at least 10")
+    cv = _as_curves(curves)
+    sizes = np.array([p for p, _, _ in cv])
+    lo = min(c[0] for _, c, _ in cv)
+    hi = max(c[-1] for _, c, _ in cv)
+    grid = np.logspace(np.log10(lo), np.log10(hi), n_grid)
+    lg = np.log(grid)
+    # log-loss of every size on the grid; +inf where the size has no data
+    logL = np.full((len(cv), n_grid), np.inf)
+    for i, (_, c, L) in enumerate(cv):
+        inside = (grid >= c[0] * (1 - 1e-12)) & (grid <= c[-1] * (1 + 1e-12))
+        logL[i, inside] = np.interp(lg[inside], np.log(c), np.log(L))
+    best = np.argmin(logL, axis=0)
+    have = np.isfinite(logL[best, np.arange(n_grid)])
+    best = np.where(have, best, -1)
+    env = np.where(have, np.exp(logL[np.maximum(best, 0), np.arange(n_grid)]), np.nan)
+
+    n = len(cv)
+    ilo, ihi = np.full(n, np.nan), np.full(n, np.nan)
+    cstar = np.full(n, np.nan)
+    censored = np.zeros(n, dtype=bool)
+    for i in range(n):
+        idx = np.flatnonzero(best == i)
+        if idx.size == 0:
+            continue
+        k0, k1 = idx[0], idx[-1]
+        ilo[i], ihi[i] = grid[k0], grid[k1]
+        # censored if the argmin range is cut by the edge of the grid or of this curve's data
+        censored[i] = k0 == 0 or k1 == n_grid - 1 or not (
+            np.isfinite(logL[i, k0 - 1]) and np.isfinite(logL[i, k1 + 1])
+        )
+        cstar[i] = np.sqrt(ilo[i] * ihi[i])
+
+    if method == "isoflop":
+        cstar, censored = _isoflop_cstar(sizes, lg, logL, best)
+    return Frontier(sizes, grid, env, best.astype(np.int64), cstar, ilo, ihi, censored, method)
+
+
+def _isoflop_cstar(
+    sizes: NDArray[np.float64], lg: NDArray[np.float64], logL: NDArray[np.float64],
+    best: NDArray[np.int64],
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """``c*(p)`` from parabolic vertices ``log p*(c)`` of ``log L`` vs ``log p`` at fixed ``c``."""
+    lp = np.log(sizes)
+    vert_lp, vert_lc = [], []
+    for k, i in enumerate(best):
+        if i <= 0 or i >= len(sizes) - 1:
+            continue  # need both neighbours
+        y = logL[i - 1 : i + 2, k]
+        if not np.all(np.isfinite(y)):
+            continue
+        A, B, _ = np.polyfit(lp[i - 1 : i + 2], y, 2)
+        if A <= 0:
+            continue
+        v = -B / (2 * A)
+        if lp[i - 1] <= v <= lp[i + 1]:
+            vert_lp.append(v)
+            vert_lc.append(lg[k])
+    cstar = np.full(len(sizes), np.nan)
+    censored = np.ones(len(sizes), dtype=bool)
+    if len(vert_lp) >= 2:
+        vp, vc = np.array(vert_lp), np.array(vert_lc)
+        order = np.argsort(vp)
+        vp, vc = vp[order], vc[order]
+        for i, x in enumerate(lp):
+            if vp[0] <= x <= vp[-1]:
+                cstar[i] = float(np.exp(np.interp(x, vp, vc)))
+                censored[i] = False
+    return cstar, censored
+
+
+@dataclass(frozen=True)
+class HorizonLaw:
+    """Fitted horizon law ``c*(p) = kappa * p**(1 + gamma)`` (FLOPs; ``t* = c*/(6p)`` samples).
+
+    Attributes:
+        kappa: prefactor (compute per ``p**(1+gamma)``).
+        gamma: data exponent; ``t*(p) = (kappa / 6) p**gamma``.
+        log_kappa_err: standard error of ``ln kappa`` (OLS).
+        gamma_err: standard error of ``gamma`` (OLS).
+        r2_log: ``R^2`` of the log-log regression.
+        sizes, c_star: the points that were fitted.
+    """
+
+    kappa: float
+    gamma: float
+    log_kappa_err: float
+    gamma_err: float
+    r2_log: float
+    sizes: NDArray[np.float64]
+    c_star: NDArray[np.float64]
+
+    @property
+    def kappa_err(self) -> float:
+        """First-order standard error of ``kappa``."""
+        return self.kappa * self.log_kappa_err
+
+    def compute(self, p: ArrayLike) -> NDArray[np.float64]:
+        """Compute-optimal horizon ``c*(p) = kappa p^(1+gamma)`` in FLOPs."""
+        return self.kappa * np.asarray(p, dtype=float) ** (1.0 + self.gamma)
+
+    def samples(self, p: ArrayLike) -> NDArray[np.float64]:
+        """Compute-optimal number of samples ``t*(p) = c*(p) / (6 p)``."""
+        p = np.asarray(p, dtype=float)
+        return self.compute(p) / (6.0 * p)
+
+    def scale_exponent(self, unit: float = 1e15) -> tuple[float, float]:
+        """Express as the authors' config form ``c* = unit * (p / scale)**exponent``."""
+        e = 1.0 + self.gamma
+        return float((unit / self.kappa) ** (1.0 / e)), e
+
+
+def fit_horizon_law(
+    sizes: ArrayLike | Frontier, c_star: ArrayLike | None = None
+) -> HorizonLaw:
+    """Fit ``log c* = log kappa + (1 + gamma) log p`` by ordinary least squares.
+
+    Accepts either a :class:`Frontier` (its usable, uncensored sizes are fitted) or arrays
+    ``sizes, c_star``. Errors are OLS standard errors (NaN with only two points).
+
+    >>> p = np.array([1.0, 2.0, 4.0, 8.0])
+    >>> law = fit_horizon_law(p, 3.0 * p**2.5)
+    >>> round(law.kappa, 6), round(law.gamma, 6), round(float(law.samples(2.0)), 6)
+    (3.0, 1.5, 1.414214)
+    """
+    if isinstance(sizes, Frontier):
+        fr = sizes
+        ok = fr.usable()
+        p, cs = fr.sizes[ok], fr.c_star[ok]
+    else:
+        if c_star is None:
+            raise ValueError("c_star is required when sizes is an array")
+        p, cs = np.asarray(sizes, dtype=float), np.asarray(c_star, dtype=float)
+        if p.shape != cs.shape or p.ndim != 1:
+            raise ValueError(f"sizes and c_star must be 1-D of equal shape, got {p.shape}, {cs.shape}")
+        if not (np.all(np.isfinite(p)) and np.all(np.isfinite(cs))):
+            raise ValueError("sizes or c_star contains NaN or inf")
+        if np.any(p <= 0) or np.any(cs <= 0):
+            raise ValueError("sizes and c_star must be strictly positive")
+    if p.size < 2 or np.unique(p).size < 2:
+        raise ValueError(f"need at least 2 distinct sizes with a located c*, got {p.size}")
+    x, y = np.log(p), np.log(cs)
+    X = np.column_stack([np.ones_like(x), x])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ coef
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(resid @ resid) / ss_tot if ss_tot > 0 else float("nan")
+    if p.size > 2:
+        cov = float(resid @ resid) / (p.size - 2) * np.linalg.inv(X.T @ X)
+        lk_err, g_err = float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
+    else:
+        lk_err = g_err = float("nan")
+    return HorizonLaw(
+        kappa=float(np.exp(coef[0])), gamma=float(coef[1]) - 1.0, log_kappa_err=lk_err,
+        gamma_err=g_err, r2_log=r2, sizes=p, c_star=cs,
+    )

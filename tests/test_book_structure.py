@@ -1,0 +1,86 @@
+"""Conventions of the book's chapters that no build tool checks by itself.
+
+* Every notebook in chapters/ is listed in _toc.yml (with ``only_build_toc_files`` an unlisted
+  chapter would silently be left out of the book).
+* Every chapter starts with the Colab set-up cell, and that cell installs the package from the
+  repository named in _config.yml (the repository URL is set there, in one place).
+* Chapters are committed with outputs (nbval compares cells marked ``# NBVAL_CHECK_OUTPUT``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+def _toc_files(entries) -> set[str]:
+    files: set[str] = set()
+    for entry in entries or []:
+        if "file" in entry:
+            files.add(str(Path(entry["file"]).with_suffix("")))
+        for key in ("parts", "chapters", "sections"):
+            files |= _toc_files(entry.get(key))
+    return files
+
+
+def _toc() -> set[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf8"))
+    return {toc["root"]} | _toc_files(toc.get("parts")) | _toc_files(toc.get("chapters"))
+
+
+def _repo_url() -> str:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))
+    return config["repository"]["url"].rstrip("/")
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf8"))["cells"]
+
+
+def _source(cell: dict) -> str:
+    src = cell["source"]
+    return src if isinstance(src, str) else "".join(src)
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "no notebooks in chapters/"
+
+
+def test_toc_entries_exist():
+    for name in _toc():
+        candidates = [ROOT / f"{name}{ext}" for ext in (".md", ".ipynb")]
+        assert any(p.exists() for p in candidates), f"_toc.yml lists {name}, which does not exist"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_is_in_toc(path):
+    assert f"chapters/{path.stem}" in _toc(), f"{path.name} is not listed in _toc.yml"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_starts_with_colab_setup_cell(path):
+    first = _cells(path)[0]
+    src = _source(first)
+    assert first["cell_type"] == "code", "the first cell must be the set-up code cell"
+    assert '"google.colab" in sys.modules' in src, "the set-up cell must only act on Colab"
+    assert f'REPO_URL = "{_repo_url()}"' in src, (
+        "the set-up cell must install from repository.url of _config.yml"
+    )
+    assert 'f"supercollapse[book] @ git+{REPO_URL}"' in src
+    assert not first.get("outputs"), "outside Colab the set-up cell must print nothing"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_is_committed_with_outputs(path):
+    code = [c for c in _cells(path)[1:] if c["cell_type"] == "code" and _source(c).strip()]
+    assert all(c.get("execution_count") for c in code), (
+        f"{path.name} has unexecuted code cells; run "
+        f"`.venv/bin/jupyter execute --inplace chapters/{path.name}`"
+    )

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from supercollapse.frontier import compute_frontier, fit_horizon_law
+
+MU, NU = 0.5, 0.6  # L = t^-mu + p^-nu -> t* = (mu/nu)^(1/mu) p^(nu/mu)
+
+
+C_GRID = np.logspace(2, 14, 300)
+
+
+def family(sizes, c=C_GRID):
+    return {p: (c, (c / (6 * p)) ** -MU + p**-NU) for p in sizes}
+
+
+def truth():
+    gamma = NU / MU
+    kappa = 6 * (MU / NU) ** (1 / MU)
+    return kappa, gamma
+
+
+@pytest.mark.parametrize("method, ktol", [("isoflop", 0.05), ("midpoint", 0.1)])
+def test_recovers_horizon_law(method, ktol):
+    sizes = np.geomspace(1e2, 1e5, 10)
+    fr = compute_frontier(family(sizes), n_grid=2000, method=method)
+    law = fit_horizon_law(fr)
+    kappa, gamma = truth()
+    assert abs(law.gamma - gamma) < 0.02
+    assert abs(np.log(law.kappa / kappa)) < ktol
+    assert law.r2_log > 0.999
+    # the envelope never exceeds any curve, and equals the best one
+    c = fr.compute[100]
+    vals = [(c / (6 * p)) ** -MU + p**-NU for p in sizes]
+    assert fr.loss[100] == pytest.approx(min(vals), rel=1e-3)
+    assert law.samples(1e3) == pytest.approx(law.compute(1e3) / 6e3)
+
+
+def test_absent_outside_range_and_censoring():
+    c_small = np.logspace(2, 6, 50)
+    curves = {1.0: (c_small, c_small**-0.1), 1e6: (np.logspace(8, 12, 50), np.full(50, 0.01))}
+    fr = compute_frontier(curves)
+    # between 1e6 and 1e8 nobody has data
+    gap = (fr.compute > 1.1e6) & (fr.compute < 0.9e8)
+    assert np.all(fr.best_index[gap] == -1) and np.all(np.isnan(fr.loss[gap]))
+    assert fr.censored.all()
+    with pytest.raises(ValueError, match="at least 2"):
+        fit_horizon_law(fr)
+
+
+def test_bad_input():
+    c = np.logspace(0, 2, 5)
+    with pytest.raises(ValueError, match="at least 2 model sizes"):
+        compute_frontier({1.0: (c, c)})
+    with pytest.raises(ValueError, match="positive"):
+        compute_frontier({1.0: (c - 1, c), 2.0: (c, c)})
+    with pytest.raises(ValueError, match="NaN"):
+        compute_frontier({1.0: (c, c * np.nan), 2.0: (c, c)})
+    with pytest.raises(ValueError, match="does not match"):
+        compute_frontier({1.0: (c, c[:-1]), 2.0: (c, c)})
+    with pytest.raises(ValueError, match="equal shape"):
+        fit_horizon_law([1.0, 2.0], [1.0])
