@@ -20,6 +20,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from .config import ConfigError
 from .experiments import EXPERIMENTS, SCALES, Law
 from .results import ResultsError, load_runs
@@ -56,9 +58,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_fit_horizon(args: argparse.Namespace) -> int:
-    from .analysis import fit_horizon_law
+    from .frontier import compute_frontier, fit_horizon_law
 
-    law = fit_horizon_law(load_runs(args.runs))
+    runs = load_runs(args.runs)
+    curves = [(float(r.n_params), r.curves["compute"][1:],
+               np.nanmean(r.curves["test_loss"][:, 1:], axis=0)) for r in runs]
+    fr = compute_frontier(curves)
+    fit = fit_horizon_law(fr)
+    law = {"kappa": fit.kappa, "exponent": 1.0 + fit.gamma, "gamma": fit.gamma,
+           "gamma_err": fit.gamma_err, "log_kappa_err": fit.log_kappa_err, "r2_log": fit.r2_log,
+           "sizes": fit.sizes.tolist(), "c_star": fit.c_star.tolist(),
+           "censored_sizes": fr.sizes[fr.censored].tolist(), "source": str(args.runs)}
     text = json.dumps(law, indent=1)
     Path(args.out).write_text(text + "\n")
     print(text)

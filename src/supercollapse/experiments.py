@@ -13,11 +13,13 @@ the fitted law ``c*(P) = kappa * P**exponent`` from a JSON file written by
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import TrainConfig
+from .horizon import kappa_from_paper
 
 # Base settings of each scale: the paper's task, model and optimiser, scaled down.
 SCALES: dict[str, dict] = {
@@ -32,7 +34,12 @@ WIDTHS = {
 }
 # The horizon fit adds larger widths so that the largest collapse width is overtaken.
 HORIZON_WIDTHS = {"quick": WIDTHS["quick"] + (96,), "full": WIDTHS["full"] + (256, 320)}
-HORIZON_SAMPLES = {"quick": 256 * 3_000, "full": 1024 * 100_000}
+# Horizon-fit run lengths: each width runs ``HORIZON_MARGIN`` times past its optimum under a
+# prior guess of the law (the paper's MLP fit), clipped to a range of steps, so every width
+# is overtaken by the next within its run while the largest widths stay affordable.
+PRIOR_LAW = dict(scale=1_346_251.6, exponent=2.0409)  # the paper's c* = 1e15 (P/scale)^exponent
+HORIZON_MARGIN = 3.0
+HORIZON_STEPS = {"quick": (1_500, 3_000), "full": (10_000, 100_000)}
 SEEDS = {"quick": (0, 1, 2), "full": (0, 1, 2, 3, 4)}
 # Schedules of the collapse sweep: (label, schedule, decay_frac).
 SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
@@ -67,10 +74,19 @@ def _base(scale: str, **kw) -> TrainConfig:
     return TrainConfig(samples=1, seeds=SEEDS[scale], **SCALES[scale]).replace(**kw)
 
 
+def horizon_samples(scale: str, width: int) -> int:
+    """Length of the constant-rate run of ``width`` in the horizon fit (samples)."""
+    batch = SCALES[scale]["batch_size"]
+    prior = kappa_from_paper(**PRIOR_LAW) * _n_params(scale, width) ** (PRIOR_LAW["exponent"] - 1)
+    lo, hi = HORIZON_STEPS[scale]
+    steps = min(hi, max(lo, math.ceil(HORIZON_MARGIN * prior / 6.0 / batch)))
+    return steps * batch
+
+
 def horizon_fit(scale: str, law: Law | None = None) -> list[TrainConfig]:
-    """Constant learning rate, every width, one long common horizon (for the frontier)."""
+    """Constant learning rate, every width, run well past its optimum (for the frontier)."""
     del law
-    return [_base(scale, width=w, samples=HORIZON_SAMPLES[scale], schedule="constant",
+    return [_base(scale, width=w, samples=horizon_samples(scale, w), schedule="constant",
                   seeds=SEEDS[scale][:3], tags={"experiment": "horizon"})
             for w in HORIZON_WIDTHS[scale]]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -16,6 +17,8 @@ from . import __version__
 
 def git_commit() -> str:
     """The commit of the source tree this package runs from (``+dirty`` if modified)."""
+    if os.environ.get("SUPERCOLLAPSE_GIT_COMMIT"):  # set when the tree is copied without .git
+        return os.environ["SUPERCOLLAPSE_GIT_COMMIT"]
     here = Path(__file__).resolve().parent
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
