@@ -39,7 +39,7 @@ HORIZON_WIDTHS = {"quick": WIDTHS["quick"] + (96,), "full": WIDTHS["full"] + (25
 # is overtaken by the next within its run while the largest widths stay affordable.
 PRIOR_LAW = dict(scale=1_346_251.6, exponent=2.0409)  # the paper's c* = 1e15 (P/scale)^exponent
 HORIZON_MARGIN = 3.0
-HORIZON_STEPS = {"quick": (1_500, 3_000), "full": (10_000, 100_000)}
+HORIZON_STEPS = {"quick": (1_500, 3_000), "full": (60_000, 100_000)}
 SEEDS = {"quick": (0, 1, 2), "full": (0, 1, 2, 3, 4)}
 # Schedules of the collapse sweep: (label, schedule, decay_frac).
 SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
