@@ -2,13 +2,15 @@
 
 * Every notebook in chapters/ is listed in _toc.yml (with ``only_build_toc_files`` an unlisted
   chapter would silently be left out of the book).
-* Every chapter starts with the Colab set-up cell, and that cell installs the package from the
-  repository named in _config.yml (the repository URL is set there, in one place).
+* Every chapter starts with the canonical Colab set-up cell (book/_ext/sync_setup_cell.py writes
+  it), which clones the repository named in _config.yml (the repository URL is set there, in one
+  place) and installs the package from the clone.
 * Chapters are committed with outputs (nbval compares cells marked ``# NBVAL_CHECK_OUTPUT``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -18,6 +20,11 @@ yaml = pytest.importorskip("yaml")
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+# The canonical set-up cell and its sync script (book/_ext/sync_setup_cell.py).
+_spec = importlib.util.spec_from_file_location("sync_setup_cell", ROOT / "book/_ext/sync_setup_cell.py")
+SETUP = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(SETUP)
 
 
 def _toc_files(entries) -> set[str]:
@@ -64,16 +71,24 @@ def test_chapter_is_in_toc(path):
     assert f"chapters/{path.stem}" in _toc(), f"{path.name} is not listed in _toc.yml"
 
 
+def test_setup_cell_uses_the_configured_repository():
+    source = SETUP.canonical_source(ROOT)
+    assert f'REPO_URL = "{_repo_url()}"' in source
+    assert '"google.colab" in sys.modules' in source, "the set-up cell must only act on Colab"
+    assert '"git", "clone", "--depth", "1"' in source, "results/ is not in the pip package"
+    assert '"-e", f"{CLONE}[book]"' in source
+    assert 'os.chdir(f"{CLONE}/chapters")' in source
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_starts_with_colab_setup_cell(path):
     first = _cells(path)[0]
-    src = _source(first)
     assert first["cell_type"] == "code", "the first cell must be the set-up code cell"
-    assert '"google.colab" in sys.modules' in src, "the set-up cell must only act on Colab"
-    assert f'REPO_URL = "{_repo_url()}"' in src, (
-        "the set-up cell must install from repository.url of _config.yml"
+    assert _source(first) == SETUP.canonical_source(ROOT), (
+        f"the first cell of {path.name} is not the canonical set-up cell (or its repository URL "
+        "differs from repository.url of _config.yml); run "
+        "`.venv/bin/python book/_ext/sync_setup_cell.py`"
     )
-    assert 'f"supercollapse[book] @ git+{REPO_URL}"' in src
     assert not first.get("outputs"), "outside Colab the set-up cell must print nothing"
 
 
