@@ -20,7 +20,14 @@ all: book
 
 venv: $(STAMP)
 
+# Per-cell time limit (seconds) of notebook execution, in the tests and in the book build
+# (_config.yml, execute.timeout, has the same value). A chapter must run in about 2 minutes on
+# a laptop CPU in total; the limit only catches a hung cell.
+CELL_TIMEOUT := 300
+
 $(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python >= 3.11 is needed; run e.g. make PYTHON=python3.12 ..." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -c constraints.txt -e '.[book,dev]'
@@ -45,7 +52,7 @@ unit: $(STAMP)
 # Every notebook must run without error; cells marked "# NBVAL_CHECK_OUTPUT" must reproduce
 # their stored outputs (after the substitutions of tests/nbval_sanitize.cfg).
 nbval: $(STAMP)
-	$(BIN)/pytest --nbval-lax --nbval-cell-timeout=600 \
+	$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters/
 
 # Strict, non-executing build: any warning (broken cross-reference, unknown citation key,

@@ -99,3 +99,14 @@ def test_chapter_is_committed_with_outputs(path):
         f"{path.name} has unexecuted code cells; run "
         f"`.venv/bin/jupyter execute --inplace chapters/{path.name}`"
     )
+
+
+def test_cell_timeouts_agree():
+    """nbval (Makefile) and the book build (_config.yml) give a cell the same time."""
+    import re
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))
+    make = re.search(r"^CELL_TIMEOUT\s*:?=\s*(\d+)", (ROOT / "Makefile").read_text(), re.M)
+    assert make, "Makefile defines no CELL_TIMEOUT"
+    assert int(make.group(1)) == config["execute"]["timeout"]
+    assert config["execute"]["execute_notebooks"] == "cache", "a second build must be fast"
