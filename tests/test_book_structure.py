@@ -110,3 +110,59 @@ def test_cell_timeouts_agree():
     assert make, "Makefile defines no CELL_TIMEOUT"
     assert int(make.group(1)) == config["execute"]["timeout"]
     assert config["execute"]["execute_notebooks"] == "cache", "a second build must be fast"
+
+
+# The strict build of `make test` (warnings are errors) must fail on an unknown citation key and
+# on a table-of-contents entry without a file. Checked on a tiny book that uses the real
+# configuration and bibliography (about two seconds per build, no notebooks, no autodoc).
+
+
+def _strict_build(tmp_path: Path, page: str, toc_extra: str = "") -> tuple[int, str]:
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which(
+        "jupyter-book"
+    )
+    if exe is None:
+        pytest.skip("jupyter-book is not installed")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))
+    config["execute"] = {"execute_notebooks": "off"}
+    config.pop("exclude_patterns", None)
+    config["sphinx"].pop("local_extensions", None)
+    (tmp_path / "book").mkdir()
+    for bib in config["bibtex_bibfiles"]:
+        shutil.copy(ROOT / bib, tmp_path / bib)
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config), encoding="utf8")
+    (tmp_path / "_toc.yml").write_text(f"format: jb-book\nroot: index\n{toc_extra}", "utf8")
+    (tmp_path / "index.md").write_text(f"# Test\n\n{page}\n\n```{{bibliography}}\n```\n", "utf8")
+    (tmp_path / "chapter.md").write_text("# Chapter\n\nText.\n", encoding="utf8")
+    result = subprocess.run(
+        [exe, "build", str(tmp_path), "-W", "-n", "--keep-going", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_strict_build_of_a_tiny_book_passes(tmp_path):
+    rc, log = _strict_build(
+        tmp_path,
+        "As {cite:t}`qiu2025scaling` show; see {doc}`chapter`.",
+        "chapters:\n  - file: chapter\n",
+    )
+    assert rc == 0, log
+
+
+def test_strict_build_fails_on_unknown_citation_key(tmp_path):
+    rc, log = _strict_build(tmp_path, "As {cite:t}`qiu2025scalingg` show.")
+    assert rc != 0 and "qiu2025scalingg" in log, log
+
+
+def test_strict_build_fails_on_missing_toc_entry(tmp_path):
+    rc, log = _strict_build(
+        tmp_path, "As {cite:t}`qiu2025scaling` show.", "chapters:\n  - file: no_such_chapter\n"
+    )
+    assert rc != 0 and "no_such_chapter" in log, log
