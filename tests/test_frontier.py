@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from supercollapse.frontier import compute_frontier, fit_horizon_law
+from supercollapse.frontier import bootstrap_horizon_law, compute_frontier, fit_horizon_law
 
 MU, NU = 0.5, 0.6  # L = t^-mu + p^-nu -> t* = (mu/nu)^(1/mu) p^(nu/mu)
 
@@ -52,10 +52,33 @@ def test_bad_input():
     with pytest.raises(ValueError, match="at least 2 model sizes"):
         compute_frontier({1.0: (c, c)})
     with pytest.raises(ValueError, match="positive"):
-        compute_frontier({1.0: (c - 1, c), 2.0: (c, c)})
+        compute_frontier({1.0: (c - 2, c), 2.0: (c, c)})
     with pytest.raises(ValueError, match="NaN"):
         compute_frontier({1.0: (c, c * np.nan), 2.0: (c, c)})
     with pytest.raises(ValueError, match="does not match"):
         compute_frontier({1.0: (c, c[:-1]), 2.0: (c, c)})
     with pytest.raises(ValueError, match="equal shape"):
         fit_horizon_law([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="2 seeds"):
+        bootstrap_horizon_law({1.0: (c, c), 2.0: (c, c)})
+
+
+def test_noisy_seeds_irregular_grids_and_bootstrap():
+    """Seed noise, per-size irregular grids with a step-0 point and a diverged seed."""
+    rng = np.random.default_rng(3)
+    sizes = np.geomspace(1e2, 1e5, 10)
+    curves = []
+    for i, p in enumerate(sizes):
+        c = np.r_[0.0, np.unique(np.r_[np.geomspace(1e2, 1e14, 150 + 7 * i),
+                                       np.linspace(1e12, 1e14, 50)])]
+        L = ((np.maximum(c, 1e-300) / (6 * p)) ** -MU + p**-NU) * (
+            1 + 0.003 * rng.standard_normal((6, c.size)))
+        L[0, 3] = np.nan  # diverged seed, dropped
+        curves.append((p, c, L))
+    law = fit_horizon_law(compute_frontier(curves, n_grid=1500))
+    bs = bootstrap_horizon_law(curves, n_bootstrap=30, n_grid=1500)
+    kappa, gamma = truth()
+    assert bs.n_failed == 0 and 0 < bs.gamma_err < 0.1
+    err = max(bs.gamma_err, law.gamma_err)
+    assert abs(law.gamma - gamma) < 3 * err + 0.02
+    assert abs(np.log(law.kappa / kappa)) < 3 * max(bs.log_kappa_err, law.log_kappa_err) + 0.1

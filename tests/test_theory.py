@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 
 from supercollapse.theory import (
+    PowerLawTerm,
+    SumOfPowerLaws,
     collapse_fan_out,
     plrf_compute_optimal_exponents,
     plrf_loss_model,
@@ -72,3 +74,25 @@ def test_known_values_and_continuity():
     for a, b1, b2 in [(0.7, 0.499, 0.501), (0.8, 0.799, 0.801)]:
         e1, e2 = plrf_compute_optimal_exponents(a, b1), plrf_compute_optimal_exponents(a, b2)
         assert e1.eta == pytest.approx(e2.eta, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "ab", [(0.7, 0.3), (0.4, 0.3), (0.2, 0.7), (0.8, 0.6), (0.7, 0.9), (0.45, 0.8), (0.27, 0.8),
+           (0.6, 0.52), (0.15, 0.4)]
+)
+def test_asymptotic_gamma_matches_exponent_table(ab):
+    """Appendix F (max over gamma of the slowest term's exponent) agrees with the phase table."""
+    assert plrf_loss_model(*ab).asymptotic_gamma() == pytest.approx(
+        plrf_compute_optimal_exponents(*ab).gamma, abs=1e-9)
+
+
+def test_three_term_model_collapses_asymptotically_only_at_the_optimum():
+    """With a subleading third term the collapse at gamma* is only asymptotic (Theorem F.1)."""
+    m = SumOfPowerLaws((PowerLawTerm(1.0, 0.5, 0.0), PowerLawTerm(1.0, 0.0, 0.5),
+                        PowerLawTerm(1.0, 0.3, 0.6)))
+    g = m.asymptotic_gamma()
+    assert g == pytest.approx(1.0)
+    small = collapse_fan_out(m, np.geomspace(1e2, 1e3, 4), g)
+    large = collapse_fan_out(m, np.geomspace(1e6, 1e7, 4), g)
+    assert large[1.0] < 0.2 * small[1.0]  # finite-size error decays with p
+    assert large[1.0] < 0.1 * min(large[0.9], large[1.1])

@@ -27,7 +27,15 @@ __all__ = [
 
 
 def check_positive_1d(name: str, x: ArrayLike) -> NDArray[np.float64]:
-    """Return ``x`` as a finite, strictly positive 1-D float array, or raise ValueError."""
+    """Return ``x`` as a finite, strictly positive 1-D float array, or raise ValueError.
+
+    >>> check_positive_1d("c", [1, 2]).tolist()
+    [1.0, 2.0]
+    >>> check_positive_1d("c", [1, 0])
+    Traceback (most recent call last):
+    ...
+    ValueError: c must be strictly positive
+    """
     arr = np.asarray(x, dtype=float)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
@@ -207,11 +215,19 @@ class PurePowerLawFit:
 
     @property
     def a_err(self) -> float:
-        """Standard error of ``a`` (first order, from ``log_a_err``)."""
+        """Standard error of ``a`` (first order): ``a * log_a_err``.
+
+        >>> PurePowerLawFit(2.0, 1.5, 0.1, 0.01, 1.0, 5).a_err
+        0.2
+        """
         return self.a * self.log_a_err
 
     def predict(self, x: ArrayLike) -> NDArray[np.float64]:
-        """Evaluate ``(x / a)**b``."""
+        """Evaluate ``(x / a)**b``.
+
+        >>> float(PurePowerLawFit(2.0, 2.0, 0.0, 0.0, 1.0, 5).predict(6.0))
+        9.0
+        """
         return (np.asarray(x, dtype=float) / self.a) ** self.b
 
 

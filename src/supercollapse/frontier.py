@@ -4,7 +4,13 @@ Given one constant-learning-rate loss curve per model size ``p``, :func:`compute
 builds the lower envelope ``L*(c) = min_p L(c, p)`` on a common log-spaced compute grid and
 finds, for every size, the compute ``c*(p)`` at which that size is the optimal one.
 :func:`fit_horizon_law` then fits ``c*(p) = kappa * p**(1 + gamma)`` by log-log regression
-(equivalently ``t*(p) = c*/(6p) = (kappa / 6) p**gamma`` samples).
+(equivalently ``t*(p) = c*/(6p) = (kappa / 6) p**gamma`` samples), and
+:func:`bootstrap_horizon_law` gives its uncertainty from the seed-to-seed noise of the curves.
+
+This is the procedure of Qiu et al. (2025), Appendix C: constant-learning-rate runs (seed
+averaged), the Pareto frontier on log-spaced compute, and a power-law fit of ``c*(p)``
+"dropping points from the smallest and largest model" (here: sizes whose optimal interval
+runs into the edge of the data are censored and left out of the fit).
 """
 
 from __future__ import annotations
@@ -15,7 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["Frontier", "HorizonLaw", "compute_frontier", "fit_horizon_law"]
+__all__ = [
+    "Frontier",
+    "HorizonBootstrap",
+    "HorizonLaw",
+    "bootstrap_horizon_law",
+    "compute_frontier",
+    "fit_horizon_law",
+]
 
 Curves = Mapping[float, tuple[ArrayLike, ArrayLike]] | Sequence[tuple[float, ArrayLike, ArrayLike]]
 
@@ -48,19 +61,38 @@ class Frontier:
     method: str
 
     def best_size(self) -> NDArray[np.float64]:
-        """Optimal model size at each grid compute (NaN where none)."""
+        """Optimal model size ``p*(c) = argmin_p L(c, p)`` at each grid compute (NaN where none).
+
+        >>> c = np.logspace(0, 4, 20)
+        >>> fr = compute_frontier({1.0: (c, c ** -0.2), 2.0: (c, 2 * c ** -0.3)}, n_grid=10)
+        >>> fr.best_size()[[0, -1]].tolist()
+        [1.0, 2.0]
+        """
         out = np.full(self.compute.shape, np.nan)
         ok = self.best_index >= 0
         out[ok] = self.sizes[self.best_index[ok]]
         return out
 
     def usable(self) -> NDArray[np.bool_]:
-        """Sizes with a finite, uncensored ``c*`` (the ones a horizon fit should use)."""
+        """Sizes with a finite, uncensored ``c*`` (the ones a horizon fit should use).
+
+        >>> c = np.logspace(0, 6, 50)
+        >>> curves = {p: (c, (c / (6 * p)) ** -0.5 + p ** -0.5) for p in [1.0, 4.0, 16.0, 64.0]}
+        >>> compute_frontier(curves).usable().tolist()
+        [False, True, True, False]
+        """
         return np.isfinite(self.c_star) & ~self.censored
 
 
-def _as_curves(curves: Curves) -> list[tuple[float, NDArray[np.float64], NDArray[np.float64]]]:
-    """Validate and normalise the input to ``[(p, c, L)]`` sorted by ``p``; seeds averaged."""
+def _as_curves(
+    curves: Curves, *, average: bool = True
+) -> list[tuple[float, NDArray[np.float64], NDArray[np.float64]]]:
+    """Validate and normalise the input to ``[(p, c, L)]`` sorted by ``p``.
+
+    Points at ``c = 0`` (the evaluation before the first step) are dropped; 2-D losses
+    ``(n_seeds, n_points)`` lose their seeds containing NaN or inf (diverged) and are then
+    seed-averaged (``average=True``) or returned as 2-D arrays.
+    """
     items = list(curves.items()) if isinstance(curves, Mapping) else list(curves)
     out = []
     for item in items:
@@ -71,19 +103,24 @@ def _as_curves(curves: Curves) -> list[tuple[float, NDArray[np.float64], NDArray
                 raise ValueError("each curve must be a (p, compute, loss) triple")
             p, c, L = item
         c = np.asarray(c, dtype=float)
-        L = np.asarray(L, dtype=float)
-        if L.ndim == 2:  # (n_seeds, n_points): seed-average first
-            L = L.mean(axis=0)
-        if c.ndim != 1 or L.shape != c.shape:
+        L = np.atleast_2d(np.asarray(L, dtype=float))
+        if c.ndim != 1 or L.ndim != 2 or L.shape[1] != c.size:
             raise ValueError(f"size {p}: compute shape {c.shape} does not match loss shape {L.shape}")
-        if not (np.all(np.isfinite(c)) and np.all(np.isfinite(L))):
-            raise ValueError(f"size {p}: compute or loss contains NaN or inf")
-        if np.any(c <= 0) or np.any(L <= 0):
+        if not np.all(np.isfinite(c)):
+            raise ValueError(f"size {p}: compute contains NaN or inf")
+        L = L[np.all(np.isfinite(L), axis=1)]
+        if L.shape[0] == 0:
+            raise ValueError(f"size {p}: loss contains NaN or inf in every seed")
+        keep = c != 0
+        c, L = c[keep], L[:, keep]
+        if np.any(c < 0) or np.any(L <= 0):
             raise ValueError(f"size {p}: compute and loss must be strictly positive")
         if not p > 0:
             raise ValueError(f"model size must be positive, got {p}")
         order = np.argsort(c)
-        c, L = c[order], L[order]
+        c, L = c[order], L[:, order]
+        if average:
+            L = L.mean(axis=0)
         if np.any(np.diff(c) <= 0) or c.size < 2:
             raise ValueError(f"size {p}: need at least 2 distinct compute values, no duplicates")
         out.append((float(p), c, L))
@@ -100,7 +137,10 @@ def compute_frontier(curves: Curves, *, n_grid: int = 400, method: str = "midpoi
 
     Each curve is interpolated linearly in ``(log c, log L)`` onto a common log-spaced grid
     spanning all curves; outside a curve's own compute range that size is absent.
-    2-D losses ``(n_seeds, n_points)`` are seed-averaged first.
+    ``curves`` maps each size ``p`` to ``(compute, loss)`` (or is a list of ``(p, compute,
+    loss)``), every size on its own, possibly irregular, compute grid. 2-D losses
+    ``(n_seeds, n_points)`` are seed-averaged first, after dropping diverged seeds (any NaN or
+    inf); points at ``c = 0`` are dropped.
 
     The paper's notebooks take ``c*(p)`` as the point where the size's curve touches the
     envelope. With a discrete set of sizes the curve *is* the envelope over an interval, so a
@@ -220,20 +260,39 @@ class HorizonLaw:
 
     @property
     def kappa_err(self) -> float:
-        """First-order standard error of ``kappa``."""
+        """First-order standard error of ``kappa``: ``kappa * log_kappa_err``.
+
+        >>> HorizonLaw(2.0, 1.0, 0.1, 0.05, 1.0, np.ones(3), np.ones(3)).kappa_err
+        0.2
+        """
         return self.kappa * self.log_kappa_err
 
     def compute(self, p: ArrayLike) -> NDArray[np.float64]:
-        """Compute-optimal horizon ``c*(p) = kappa p^(1+gamma)`` in FLOPs."""
+        """Compute-optimal horizon ``c*(p) = kappa p^(1+gamma)`` in FLOPs.
+
+        >>> float(HorizonLaw(2.0, 1.0, 0.0, 0.0, 1.0, np.ones(3), np.ones(3)).compute(3.0))
+        18.0
+        """
         return self.kappa * np.asarray(p, dtype=float) ** (1.0 + self.gamma)
 
     def samples(self, p: ArrayLike) -> NDArray[np.float64]:
-        """Compute-optimal number of samples ``t*(p) = c*(p) / (6 p)``."""
+        """Compute-optimal number of samples ``t*(p) = c*(p) / (6 p) = (kappa / 6) p^gamma``.
+
+        >>> float(HorizonLaw(6.0, 1.0, 0.0, 0.0, 1.0, np.ones(3), np.ones(3)).samples(3.0))
+        3.0
+        """
         p = np.asarray(p, dtype=float)
         return self.compute(p) / (6.0 * p)
 
     def scale_exponent(self, unit: float = 1e15) -> tuple[float, float]:
-        """Express as the authors' config form ``c* = unit * (p / scale)**exponent``."""
+        """Express as the authors' config form ``c* = unit * (p / scale)**exponent``.
+
+        ``scale = (unit / kappa)^(1 / (1 + gamma))`` and ``exponent = 1 + gamma``.
+
+        >>> law = HorizonLaw(1e3, 1.0, 0.0, 0.0, 1.0, np.ones(3), np.ones(3))
+        >>> [float(v) for v in law.scale_exponent(unit=1e15)]
+        [1000000.0, 2.0]
+        """
         e = 1.0 + self.gamma
         return float((unit / self.kappa) ** (1.0 / e)), e
 
@@ -282,3 +341,65 @@ def fit_horizon_law(
         kappa=float(np.exp(coef[0])), gamma=float(coef[1]) - 1.0, log_kappa_err=lk_err,
         gamma_err=g_err, r2_log=r2, sizes=p, c_star=cs,
     )
+
+
+@dataclass(frozen=True)
+class HorizonBootstrap:
+    """Seed-bootstrap distribution of the horizon law.
+
+    Attributes:
+        gamma, log_kappa: bootstrap draws of ``gamma`` and ``ln kappa`` (failed draws dropped).
+        gamma_err, log_kappa_err: their standard deviations (``ddof=1``).
+        n_failed: draws in which fewer than 2 sizes had a located ``c*``.
+    """
+
+    gamma: NDArray[np.float64]
+    log_kappa: NDArray[np.float64]
+    gamma_err: float
+    log_kappa_err: float
+    n_failed: int
+
+
+def bootstrap_horizon_law(
+    curves: Curves, *, n_bootstrap: int = 200, seed: int = 0, n_grid: int = 400,
+    method: str = "midpoint",
+) -> HorizonBootstrap:
+    """Uncertainty of ``c*(p) = kappa p^(1+gamma)`` from the seed-to-seed noise of the curves.
+
+    Each draw resamples, for every size independently, its seeds with replacement, averages
+    them, rebuilds the frontier (:func:`compute_frontier`) and refits the law
+    (:func:`fit_horizon_law`). This captures how SGD noise moves the crossing points of the
+    curves, which the OLS errors of :func:`fit_horizon_law` (scatter of the points about the
+    line) do not. Needs 2-D losses with at least 2 seeds for some size (our choice of errors;
+    the paper quotes none).
+
+    >>> c = np.logspace(0, 6, 60)
+    >>> rng = np.random.default_rng(0)
+    >>> curves = {p: (c, ((c / (6 * p)) ** -0.5 + p ** -0.5)
+    ...                  * (1 + 0.01 * rng.standard_normal((4, c.size))))
+    ...           for p in [1.0, 4.0, 16.0, 64.0, 256.0]}
+    >>> bs = bootstrap_horizon_law(curves, n_bootstrap=20)
+    >>> bool(0 < bs.gamma_err < 0.2), bs.n_failed
+    (True, 0)
+    """
+    if n_bootstrap < 2:
+        raise ValueError("n_bootstrap must be at least 2")
+    cv = _as_curves(curves, average=False)
+    if max(L.shape[0] for _, _, L in cv) < 2:
+        raise ValueError("need 2-D losses with at least 2 seeds to bootstrap over seeds")
+    rng = np.random.default_rng(seed)
+    g, lk, failed = [], [], 0
+    for _ in range(n_bootstrap):
+        draw = [(p, c, L[rng.integers(0, L.shape[0], L.shape[0])].mean(axis=0)) for p, c, L in cv]
+        try:
+            law = fit_horizon_law(compute_frontier(draw, n_grid=n_grid, method=method))
+        except ValueError:
+            failed += 1
+            continue
+        g.append(law.gamma)
+        lk.append(np.log(law.kappa))
+    if len(g) < 2:
+        raise ValueError("fewer than 2 bootstrap draws located c* for 2 or more sizes")
+    g_arr, lk_arr = np.array(g), np.array(lk)
+    return HorizonBootstrap(g_arr, lk_arr, float(np.std(g_arr, ddof=1)),
+                            float(np.std(lk_arr, ddof=1)), failed)

@@ -1,14 +1,33 @@
-"""The paper's SGD noise model of how learning-rate schedules deform loss curves.
+"""The SGD noise model of Qiu et al. (2025), Section 3: schedules, and why decay suppresses noise.
 
-With learning-rate time ``tau(t) = sum_{s<t} eta(s)`` and the multiplier ``m(t) = eta(t)/eta_0``,
-a scheduled run's loss is predicted from a constant-rate run of the same model as
+**Schedules (Eq. 16).** With gradient-flow ("learning-rate") time ``tau(t) = sum_{s<t} eta(s)``
+and the schedule multiplier ``m(t) = eta(t) / eta_0`` in ``[0, 1]`` (peak and per-layer µP
+rates absorbed into the preconditioner), a scheduled run's loss is predicted from a
+constant-rate run of the same model at the same ``tau``::
 
-    L_sched(t) ~= L_const(tau(t)) + alpha * (m(t) - 1) * Tr Sigma(t),
+    L_sched(tau) ~= L_const(tau) + alpha * (m - 1) * Tr Sigma(tau)
 
-where ``Tr Sigma`` is the trace of the per-example covariance of the preconditioned gradient
-measured in the scheduled run. ``alpha`` is one number per task, fitted here in closed form.
-The module also holds the variance side of the model (why decay suppresses seed noise) and
-an exponential-moving-average smoother (the authors smooth with a half-life of 1% of training).
+with ``Tr Sigma`` the trace of the preconditioned gradient covariance *measured in the scheduled
+run* and ``alpha`` one number per task (the quadratic model gives 1/4; the paper fits 0.21 on
+CIFAR-5M and 0.26 on the MLP task). :func:`fit_noise_model` fits ``alpha`` in closed form.
+``alpha`` depends on the convention for ``Tr Sigma``: the quadratic model's 1/4 is for the
+covariance of the *minibatch* gradient (the SDE noise); with the per-example trace (the
+minibatch covariance times the batch size ``B``, as :mod:`supercollapse.noise` records it) the
+fitted ``alpha`` is ``B`` times smaller, about ``1 / (4 B)``.
+
+**Variance (Section 3.3, Appendix H).** Write the reducible loss of one seed as
+``R(t) = Rbar(t) (1 + psi(t))``. The per-model noise floor is ``sigma(t)^2 = E[psi(t)^2]``
+(the total noise accumulated up to ``t``), while the seed spread of the self-normalised curve
+is ``Delta~(t)^2 ~= E[(psi(t) - psi(t*))^2]`` (Eq. 23): only the noise accumulated *between*
+``t`` and the end counts, because normalising by the seed's own final loss acts as a control
+variate. Near the end, ``Delta~^2 ~= eta(tau) (tau* - tau) g^T Sigma g / Rbar^2`` (Eq. 24); for
+linear regression this is ``~ eta(tau_hat) (1 - tau_hat)``, with ``tau_hat = tau / tau*``: decaying
+the rate shrinks ``eta`` and hence the noise entering late, which produces supercollapse
+(Figure 8). :func:`seed_noise` measures both sides from runs; :func:`predicted_collapse_deviation`
+is the model's prediction.
+
+The module also holds an exponential-moving-average smoother (the paper smooths its plots with a
+half-life of 1% of training).
 """
 
 from __future__ import annotations
@@ -22,13 +41,16 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = [
     "NoiseModelFit",
     "ScheduleRun",
+    "SeedNoise",
+    "control_variate_deviation",
     "ema",
+    "fit_collapse_deviation_coefficient",
     "fit_noise_model",
-    "fit_seed_std_coefficient",
     "learning_rate_time",
     "predict_scheduled_loss",
-    "predicted_noise_floor",
-    "predicted_seed_std",
+    "predicted_collapse_deviation",
+    "relative_fluctuations",
+    "seed_noise",
 ]
 
 
@@ -39,6 +61,17 @@ def _arr(name: str, a: ArrayLike) -> NDArray[np.float64]:
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains NaN or inf")
     return a
+
+
+def _curve(name: str, a: ArrayLike) -> NDArray[np.float64]:
+    """A 1-D curve; 2-D ``(n_seeds, n)`` input is averaged over its finite seeds (rows)."""
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 2:
+        a = a[np.all(np.isfinite(a), axis=1)]
+        if a.shape[0] == 0:
+            raise ValueError(f"{name} contains NaN or inf in every seed")
+        a = a.mean(axis=0)
+    return _arr(name, a)
 
 
 def learning_rate_time(eta: ArrayLike) -> NDArray[np.float64]:
@@ -100,24 +133,42 @@ def _interp_const(
     return out
 
 
+def _delta_eta(
+    tau_const: NDArray[np.float64], m: NDArray[np.float64], tau: NDArray[np.float64],
+    m_const: ArrayLike | None,
+) -> NDArray[np.float64]:
+    """``delta eta(tau) = m(tau) - m_const(tau)``; ``m_const = 1`` when not given."""
+    if m_const is None:
+        return m - 1.0
+    mc = _arr("lr_multiplier_const", m_const)
+    if mc.shape != tau_const.shape:
+        raise ValueError(f"lr_multiplier_const {mc.shape} and tau_const {tau_const.shape} differ")
+    order = np.argsort(tau_const)
+    return m - np.interp(tau, tau_const[order], mc[order])
+
+
 def predict_scheduled_loss(
     tau_const: ArrayLike, L_const: ArrayLike, tau: ArrayLike, lr_multiplier: ArrayLike,
     trace_sigma: ArrayLike, alpha: float, *, interp: str = "loglog",
+    lr_multiplier_const: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
-    """``L_const(tau(t)) + alpha * (m(t) - 1) * Tr Sigma(t)``.
+    """``L_const(tau) + alpha * delta_eta(tau) * Tr Sigma(tau)`` (Eq. 16), at the scheduled run's points.
 
+    ``delta_eta = m - m_const`` is the difference of the two schedule multipliers at equal
+    ``tau``: ``m - 1`` for a constant reference (default), and 0 during a warmup that both runs
+    share (pass ``lr_multiplier_const``, the reference's multiplier at ``tau_const``).
     ``L_const`` is interpolated at the scheduled run's ``tau`` linearly in
     ``(log tau, log L)`` (``interp="loglog"``, default, our choice: loss curves are close to
     power laws in tau) or linearly (``"linear"``). Where ``tau`` falls outside the reference
-    run's range the prediction is NaN.
+    run's range the prediction is NaN. 2-D ``L_const`` or ``trace_sigma`` are seed-averaged.
 
     >>> tc = np.array([0.0, 1.0, 2.0, 4.0]); Lc = np.array([2.0, 1.0, 0.5, 0.25])
     >>> p = predict_scheduled_loss(tc, Lc, [1.0, 2.0], [1.0, 0.5], [0.2, 0.2], alpha=0.5)
     >>> [round(float(v), 3) for v in p]
     [1.0, 0.45]
     """
-    tc, Lc = _arr("tau_const", tau_const), _arr("L_const", L_const)
-    tau, m, tr = _arr("tau", tau), _arr("lr_multiplier", lr_multiplier), _arr("trace_sigma", trace_sigma)
+    tc, Lc = _arr("tau_const", tau_const), _curve("L_const", L_const)
+    tau, m, tr = _arr("tau", tau), _arr("lr_multiplier", lr_multiplier), _curve("trace_sigma", trace_sigma)
     if tc.shape != Lc.shape:
         raise ValueError(f"tau_const {tc.shape} and L_const {Lc.shape} differ in shape")
     if not (tau.shape == m.shape == tr.shape):
@@ -126,7 +177,7 @@ def predict_scheduled_loss(
         raise ValueError(f"interp must be 'loglog' or 'linear', got {interp!r}")
     if np.any(tc < 0) or np.any(tau < 0) or (interp == "loglog" and np.any(Lc <= 0)):
         raise ValueError("tau must be non-negative and L_const positive")
-    return _interp_const(tc, Lc, tau, interp) + alpha * (m - 1.0) * tr
+    return _interp_const(tc, Lc, tau, interp) + alpha * _delta_eta(tc, m, tau, lr_multiplier_const) * tr
 
 
 @dataclass(frozen=True)
@@ -137,6 +188,11 @@ class ScheduleRun:
         name: label (e.g. ``"linear"``, ``"cosine, width 512"``).
         tau, lr_multiplier, trace_sigma, loss: the scheduled run at its evaluation points.
         tau_const, loss_const: the constant-rate reference run.
+
+    ``trace_sigma``, ``loss`` and ``loss_const`` may be 2-D ``(n_seeds, n)``: they are then
+    averaged over their finite seeds (the model predicts the expected loss).
+    ``lr_multiplier_const`` is the reference's multiplier at ``tau_const`` (``None``: 1, a
+    constant rate without warmup).
     """
 
     name: str
@@ -146,6 +202,7 @@ class ScheduleRun:
     loss: ArrayLike
     tau_const: ArrayLike
     loss_const: ArrayLike
+    lr_multiplier_const: ArrayLike | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +215,8 @@ class NoiseModelFit:
         alpha_boot_err: bootstrap-over-schedules standard error (NaN with < 2 schedules).
         rms_rel_error, max_rel_error: overall relative error of the prediction.
         per_schedule: ``{name: (rms_rel_error, max_rel_error)}``.
+        per_schedule_alpha: ``{name: alpha}`` fitted to that schedule alone (a check that one
+            ``alpha`` serves all schedules; NaN where the schedule never leaves ``m = 1``).
         n_points: number of points used.
     """
 
@@ -167,17 +226,20 @@ class NoiseModelFit:
     rms_rel_error: float
     max_rel_error: float
     per_schedule: dict[str, tuple[float, float]]
+    per_schedule_alpha: dict[str, float]
     n_points: int
 
 
 def _design(run: ScheduleRun, interp: str) -> tuple[NDArray[np.float64], ...]:
-    """Regressor ``z = (m - 1) Tr Sigma``, target ``y = L - L_const(tau)``, base, observed."""
-    base = predict_scheduled_loss(run.tau_const, run.loss_const, run.tau, run.lr_multiplier,
-                                  run.trace_sigma, 0.0, interp=interp)
-    L = _arr(f"{run.name}: loss", run.loss)
+    """Regressor ``z = delta_eta Tr Sigma``, target ``y = L - L_const(tau)``, base, observed."""
+    tr = _curve(f"{run.name}: trace_sigma", run.trace_sigma)
+    base = predict_scheduled_loss(run.tau_const, _curve(f"{run.name}: loss_const", run.loss_const),
+                                  run.tau, run.lr_multiplier, tr, 0.0, interp=interp)
+    L = _curve(f"{run.name}: loss", run.loss)
     if L.shape != base.shape:
         raise ValueError(f"{run.name}: loss shape {L.shape} does not match tau shape {base.shape}")
-    z = (_arr("m", run.lr_multiplier) - 1.0) * _arr("tr", run.trace_sigma)
+    z = _delta_eta(_arr("tau_const", run.tau_const), _arr("m", run.lr_multiplier),
+                   _arr("tau", run.tau), run.lr_multiplier_const) * tr
     ok = np.isfinite(base)
     return z[ok], (L - base)[ok], base[ok], L[ok]
 
@@ -185,10 +247,11 @@ def _design(run: ScheduleRun, interp: str) -> tuple[NDArray[np.float64], ...]:
 def fit_noise_model(
     runs: Sequence[ScheduleRun], *, interp: str = "loglog", n_bootstrap: int = 200, seed: int = 0
 ) -> NoiseModelFit:
-    """Fit ``alpha`` in ``L = L_const(tau) + alpha (m - 1) Tr Sigma`` across schedules.
+    """Fit ``alpha`` in ``L = L_const(tau) + alpha delta_eta Tr Sigma`` (Eq. 16) across schedules.
 
     The model is linear in ``alpha``, so the least-squares solution is closed form:
-    ``alpha = sum z y / sum z^2`` with ``z = (m - 1) Tr Sigma`` and ``y = L - L_const(tau)``
+    ``alpha = sum z y / sum z^2`` with ``z = delta_eta Tr Sigma`` (``delta_eta = m - 1`` for a
+    constant reference) and ``y = L - L_const(tau)``
     pooled over all runs and points. Errors: the regression standard error, and (our choice,
     since points within a run are correlated) a bootstrap that resamples whole schedules.
     Prediction errors are relative, ``|L_pred - L| / L``.
@@ -223,91 +286,163 @@ def fit_noise_model(
                 draws.append(zy[idx].sum() / zz[idx].sum())
         boot = float(np.std(draws, ddof=1))
 
-    per, rel_all = {}, []
-    for run, (zr, _, base, L) in zip(runs, parts, strict=True):
+    per, per_alpha, rel_all = {}, {}, []
+    for run, (zr, yr, base, L) in zip(runs, parts, strict=True):
         rel = np.abs(base + alpha * zr - L) / np.abs(L)
         per[run.name] = (float(np.sqrt(np.mean(rel**2))), float(rel.max()))
+        per_alpha[run.name] = float(zr @ yr / (zr @ zr)) if np.any(zr != 0) else float("nan")
         rel_all.append(rel)
     rel = np.concatenate(rel_all)
     return NoiseModelFit(alpha, alpha_se, boot, float(np.sqrt(np.mean(rel**2))),
-                         float(rel.max()), per, int(z.size))
+                         float(rel.max()), per, per_alpha, int(z.size))
 
 
-def predicted_seed_std(
-    lr_multiplier: ArrayLike, trace_sigma: ArrayLike, coef: float, *, lr_power: float = 1.0
-) -> NDArray[np.float64]:
-    """Seed-to-seed standard deviation of the loss implied by the noise model.
+def relative_fluctuations(losses: ArrayLike, L0: float) -> NDArray[np.float64]:
+    """``psi(t, w) = R(t, w) / E_w R(t) - 1`` with ``R = L - L0``: each seed's relative deviation.
 
-    The noise-driven part of the loss is ``~ alpha * m(t) * Tr Sigma(t)``: SGD noise keeps the
-    parameters a distance set by the current learning rate from the noiseless trajectory.
-    Across seeds that excess fluctuates; in a quadratic model each mode's excess is a scaled
-    chi-square with mean and standard deviation both proportional to ``eta``, so
+    ``losses`` has shape ``(n_seeds, n)`` (one run's seeds on a common evaluation grid).
 
-        std_seeds L(t) ~= coef * m(t)**lr_power * Tr Sigma(t)     (lr_power = 1).
-
-    Decaying the rate (``m -> 0``) therefore suppresses seed variance at the end of training,
-    where the normalisation pins every curve. ``coef`` is fitted with
-    :func:`fit_seed_std_coefficient`; ``lr_power = 0.5`` gives the alternative reading in
-    which the *variance* is proportional to ``eta``. This functional form is our reading of
-    the paper's argument.
-
-    >>> [round(float(v), 3) for v in predicted_seed_std([1.0, 0.1], [2.0, 2.0], coef=0.05)]
-    [0.1, 0.01]
+    >>> relative_fluctuations([[2.0, 1.5], [4.0, 1.5]], L0=1.0).tolist()
+    [[-0.5, 0.0], [0.5, 0.0]]
     """
-    m, tr = _arr("lr_multiplier", lr_multiplier), _arr("trace_sigma", trace_sigma)
-    if m.shape != tr.shape:
-        raise ValueError(f"lr_multiplier {m.shape} and trace_sigma {tr.shape} differ in shape")
-    if np.any(m < 0) or np.any(tr < 0):
-        raise ValueError("lr_multiplier and trace_sigma must be non-negative")
-    return coef * m**lr_power * tr
+    R = np.asarray(losses, dtype=float) - L0
+    if R.ndim != 2 or R.shape[0] < 2:
+        raise ValueError(f"losses must be (n_seeds >= 2, n), got shape {R.shape}")
+    if not np.all(np.isfinite(R)):
+        raise ValueError("losses contain NaN or inf (drop diverged seeds first)")
+    Rbar = R.mean(axis=0)
+    if np.any(Rbar <= 0):
+        raise ValueError("L0 must be below the seed-mean loss everywhere")
+    return R / Rbar - 1.0
 
 
-def fit_seed_std_coefficient(
-    lr_multiplier: ArrayLike, trace_sigma: ArrayLike, seed_std: ArrayLike, *,
-    lr_power: float = 1.0,
+@dataclass(frozen=True)
+class SeedNoise:
+    """Seed noise of one run, split as in Section 3.3 of the paper (all relative, per point).
+
+    Attributes:
+        sigma: noise floor ``E[psi(t)^2]^(1/2)`` = relative seed std of ``L - L0`` (Eq. 3).
+        sigma_end: ``sigma`` at the last point ``t*``.
+        corr: seed correlation of ``psi(t)`` with ``psi(t*)``.
+        delta_tilde: ``E[(psi(t) - psi(t*))^2]^(1/2)``, the first-order seed spread of the
+            self-normalised curve (Eq. 23).
+        delta_tilde_exact: relative seed std of ``l(t) = R(t) / R(t*)`` computed directly.
+    """
+
+    sigma: NDArray[np.float64]
+    sigma_end: float
+    corr: NDArray[np.float64]
+    delta_tilde: NDArray[np.float64]
+    delta_tilde_exact: NDArray[np.float64]
+
+
+def seed_noise(losses: ArrayLike, L0: float) -> SeedNoise:
+    """Measure the noise floor and the control-variate reduction of one run's seeds.
+
+    ``losses``: shape ``(n_seeds, n)``, the last point being the end of training ``t*``.
+    Moments are population moments over seeds (``ddof=0``, the paper's ``E`` and ``V``).
+    ``delta_tilde < sigma`` where the noise is strongly correlated with the end point
+    (``corr > sigma / (2 sigma_end)``): that is where the own normalisation pays off.
+
+    >>> L = 1.0 + np.array([[1.0, 0.5], [3.0, 1.5]])  # seed 2 = 3 x seed 1: fully correlated
+    >>> sn = seed_noise(L, L0=1.0)
+    >>> sn.sigma.tolist(), sn.delta_tilde.tolist(), sn.delta_tilde_exact.tolist()
+    ([0.5, 0.5], [0.0, 0.0], [0.0, 0.0])
+    """
+    psi = relative_fluctuations(losses, L0)
+    sig = np.sqrt(np.mean(psi**2, axis=0))
+    d = psi - psi[:, -1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.mean(psi * psi[:, -1:], axis=0) / (sig * sig[-1])
+    ell = (1 + psi) / (1 + psi[:, -1:])
+    return SeedNoise(sig, float(sig[-1]), corr, np.sqrt(np.mean(d**2, axis=0)),
+                     ell.std(axis=0) / ell.mean(axis=0))
+
+
+def control_variate_deviation(
+    sigma: ArrayLike, sigma_end: float, corr: float | ArrayLike
+) -> NDArray[np.float64]:
+    """Per-model collapse deviation from the noise floor (Eq. 23 expanded).
+
+    ``Delta~(t)^2 = E[(psi(t) - psi(t*))^2] = sigma(t)^2 + sigma(t*)^2 - 2 rho(t) sigma(t) sigma(t*)``
+
+    With a constant rate and noise that decorrelates quickly (``rho ~ 0``) this exceeds
+    ``sigma``; with strong correlation and a small end-point noise (a decayed rate) it falls
+    far below ``sigma``.
+
+    >>> [round(float(v), 4) for v in control_variate_deviation([0.1, 0.1], 0.1, [0.0, 0.9])]
+    [0.1414, 0.0447]
+    """
+    sig = _arr("sigma", np.atleast_1d(np.asarray(sigma, dtype=float)))
+    rho = np.broadcast_to(np.asarray(corr, dtype=float), sig.shape)
+    if np.any(sig < 0) or sigma_end < 0:
+        raise ValueError("sigma must be non-negative")
+    return np.sqrt(np.clip(sig**2 + sigma_end**2 - 2 * rho * sig * sigma_end, 0.0, None))
+
+
+_FORMS = ("leading", "integrated")
+
+
+def _noise_after(m: NDArray[np.float64], tau: NDArray[np.float64], form: str) -> NDArray[np.float64]:
+    """``eta(tau_hat) (1 - tau_hat)`` or ``(1/tau*) int_tau^tau* eta dtau``."""
+    if form not in _FORMS:
+        raise ValueError(f"form must be one of {_FORMS}, got {form!r}")
+    if m.shape != tau.shape:
+        raise ValueError(f"lr_multiplier {m.shape} and tau {tau.shape} differ in shape")
+    if np.any(m < 0) or np.any(np.diff(tau) < 0) or not tau[-1] > 0:
+        raise ValueError("need lr_multiplier >= 0 and non-decreasing tau with tau[-1] > 0")
+    th = tau / tau[-1]
+    if form == "leading":
+        return m * (1.0 - th)
+    seg = 0.5 * (m[1:] + m[:-1]) * np.diff(th)  # trapezoid of eta over tau_hat
+    return np.r_[np.cumsum(seg[::-1])[::-1], 0.0]
+
+
+def predicted_collapse_deviation(
+    lr_multiplier: ArrayLike, tau: ArrayLike, *, coef: float = 1.0, form: str = "leading"
+) -> NDArray[np.float64]:
+    """The noise model's collapse deviation ``Delta(tau_hat) = coef * sqrt(eta(tau_hat) (1 - tau_hat))``.
+
+    Eq. 24 of the paper with ``Sigma ~ L`` and ``g^T g ~ L`` (linear regression) gives
+    ``Delta~^2 ~ eta(tau) (tau* - tau)`` for every size, hence
+    ``Delta^2(tau_hat) ~= E_p Delta~^2 ~ eta(tau_hat) (1 - tau_hat)`` with ``tau_hat = tau / tau*``
+    the normalised gradient-flow time (Figure 8: ``Delta / sqrt(eta)`` vs ``1 - tau_hat`` is one
+    curve across schedules). ``form="integrated"`` (our extension, equal at leading order)
+    replaces ``eta (1 - tau_hat)`` by the noise entering after ``tau``,
+    ``int_tau_hat^1 eta dtau_hat``, which stays meaningful away from the end (e.g. for a
+    schedule that decays only over the last 20%). ``coef`` absorbs the task's constants;
+    fit it with :func:`fit_collapse_deviation_coefficient`.
+
+    >>> m = np.array([1.0, 1.0, 0.5, 0.0]); tau = learning_rate_time(m)  # tau = 0, 1, 2, 2.5
+    >>> [round(float(v), 3) for v in predicted_collapse_deviation(m, tau)]
+    [1.0, 0.775, 0.316, 0.0]
+    """
+    m, t = _arr("lr_multiplier", lr_multiplier), _arr("tau", tau)
+    return coef * np.sqrt(_noise_after(m, t, form))
+
+
+def fit_collapse_deviation_coefficient(
+    lr_multiplier: ArrayLike, tau: ArrayLike, delta: ArrayLike, *, form: str = "leading",
+    x_min: float = 0.0,
 ) -> float:
-    """Least-squares ``coef`` (through the origin) in ``seed_std ~= coef * m**lr_power * Tr Sigma``.
+    """Least-squares ``coef`` (through the origin) in ``Delta ~= coef * g(tau_hat)``.
 
-    >>> m = np.array([1.0, 0.5, 0.1]); tr = np.array([1.0, 1.2, 1.5])
-    >>> round(fit_seed_std_coefficient(m, tr, 0.03 * m * tr), 6)
+    ``g`` is :func:`predicted_collapse_deviation` with ``coef = 1``; points with
+    ``tau_hat < x_min`` or a non-finite ``delta`` are skipped. ``delta`` is a measured collapse
+    deviation on the same evaluation points as ``lr_multiplier`` and ``tau`` (e.g.
+    :attr:`~supercollapse.collapse.CollapseResult.delta` on a grid of those points).
+
+    >>> m = np.linspace(1, 0, 50); tau = learning_rate_time(m)
+    >>> d = 0.03 * predicted_collapse_deviation(m, tau)
+    >>> round(fit_collapse_deviation_coefficient(m, tau, d), 6)
     0.03
     """
-    g = predicted_seed_std(lr_multiplier, trace_sigma, 1.0, lr_power=lr_power)
-    s = _arr("seed_std", seed_std)
-    if s.shape != g.shape:
-        raise ValueError(f"seed_std shape {s.shape} does not match {g.shape}")
-    if not np.any(g > 0):
-        raise ValueError("regressor m**lr_power * Tr Sigma is zero everywhere")
-    return float(g @ s / (g @ g))
-
-
-def predicted_noise_floor(
-    loss_mean: ArrayLike, loss_std: ArrayLike, L0: float, *, corr: float | ArrayLike = 0.0
-) -> NDArray[np.float64]:
-    """Seed noise of the normalised curve ``l(x) = R(x) / R(1)``, ``R = L - L0``, from the loss noise.
-
-    First-order propagation through the ratio (last point = end of training):
-
-        sigma_l(x)^2 = l(x)^2 [ s(x)^2/R(x)^2 + s(1)^2/R(1)^2 - 2 rho s(x) s(1) / (R(x) R(1)) ],
-
-    where ``s`` is the seed std of the loss (measured, or :func:`predicted_seed_std`) and
-    ``rho`` the seed correlation between ``L(x)`` and ``L(1)`` (0 by default). With a decayed
-    rate, ``s(1)`` is small, so the end-point term that dominates a constant-rate run vanishes:
-    this is how the noise model predicts the quality of the collapse from the schedule
-    (our implementation of the idea behind the paper's Figure 1f).
-
-    >>> s = predicted_noise_floor([3.0, 2.0], [0.0, 0.1], L0=1.0)
-    >>> [round(float(v), 3) for v in s]
-    [0.2, 0.0]
-    """
-    Lm, s = _arr("loss_mean", loss_mean), _arr("loss_std", loss_std)
-    if Lm.shape != s.shape:
-        raise ValueError(f"loss_mean {Lm.shape} and loss_std {s.shape} differ in shape")
-    R = Lm - L0
-    if np.any(R <= 0):
-        raise ValueError("L0 must be below every loss")
-    rho = np.array(np.broadcast_to(np.asarray(corr, dtype=float), R.shape))
-    rho[-1] = 1.0  # the end point is perfectly correlated with itself: sigma_l(1) = 0
-    ell = R / R[-1]
-    var = (s / R) ** 2 + (s[-1] / R[-1]) ** 2 - 2 * rho * s * s[-1] / (R * R[-1])
-    return ell * np.sqrt(np.clip(var, 0.0, None))
+    g = predicted_collapse_deviation(lr_multiplier, tau, form=form)
+    d = np.asarray(delta, dtype=float)
+    if d.shape != g.shape:
+        raise ValueError(f"delta shape {d.shape} does not match {g.shape}")
+    t = _arr("tau", tau)
+    ok = np.isfinite(d) & (t / t[-1] >= x_min)
+    if not np.any(g[ok] > 0):
+        raise ValueError("the regressor is zero on every usable point")
+    return float(g[ok] @ d[ok] / (g[ok] @ g[ok]))

@@ -18,6 +18,7 @@ from matplotlib.colors import LogNorm
 from numpy.typing import ArrayLike
 
 from .fits import PowerLawFit
+from .frontier import Frontier
 
 __all__ = [
     "STYLE",
@@ -59,8 +60,13 @@ def _ax(ax: Axes | None) -> Axes:
     return plt.subplots()[1] if ax is None else ax
 
 
-def size_colors(sizes: ArrayLike, ax: Axes | None = None, label: str = "parameters"):
-    """Colours for ``sizes`` on a log colour scale; adds a colour bar to ``ax`` if given."""
+def size_colors(sizes: ArrayLike, ax: Axes | None = None, label: str = "parameters") -> list:
+    """Colours for ``sizes`` on a log colour scale (``viridis``); adds a colour bar to ``ax``.
+
+    >>> cols = size_colors([1e6, 4e6, 1.6e7])
+    >>> len(cols), len(cols[0])
+    (3, 4)
+    """
     sizes = np.asarray(sizes, dtype=float)
     norm = LogNorm(sizes.min(), sizes.max() if sizes.max() > sizes.min() else sizes.min() * 1.01)
     sm = mpl.cm.ScalarMappable(norm=norm, cmap=CMAP)
@@ -71,24 +77,45 @@ def size_colors(sizes: ArrayLike, ax: Axes | None = None, label: str = "paramete
 
 def loss_vs_compute(
     curves: Sequence[tuple[ArrayLike, ArrayLike]], sizes: ArrayLike, *,
-    fit: PowerLawFit | None = None, ax: Axes | None = None,
+    fit: PowerLawFit | None = None, frontier: Frontier | None = None, ax: Axes | None = None,
 ) -> Axes:
     """Loss against compute (log-log), one curve per size, with the fitted frontier law.
 
-    >>> c = np.logspace(10, 14, 20)
-    >>> ax = loss_vs_compute([(c, c ** -0.1), (c, 1.1 * c ** -0.1)], [1e6, 4e6])
-    >>> ax.get_xscale()
-    'log'
+    ``curves`` holds ``(compute, loss)`` per size (2-D losses are seed-averaged). ``fit`` adds
+    the law ``L0 + a c^(-b)`` (dashed); ``frontier`` adds the lower envelope ``L*(c)`` (grey)
+    and marks each size's ``c*(p)`` (censored sizes hollow).
+
+    >>> from supercollapse.frontier import compute_frontier
+    >>> c = np.logspace(0, 6, 50)
+    >>> sizes = [1.0, 4.0, 16.0, 64.0]
+    >>> curves = [(c, (c / (6 * p)) ** -0.5 + p ** -0.5) for p in sizes]
+    >>> fr = compute_frontier(dict(zip(sizes, curves)))
+    >>> ax = loss_vs_compute(curves, sizes, frontier=fr)
+    >>> ax.get_xscale(), len(ax.lines)
+    ('log', 9)
     >>> plt.close("all")
     """
     ax = _ax(ax)
-    for (c, L), col in zip(curves, size_colors(sizes, ax), strict=True):
+    cols = size_colors(sizes, ax)
+    by_size = dict(zip(np.asarray(sizes, dtype=float).tolist(), cols, strict=True))
+    for (c, L), col in zip(curves, cols, strict=True):
         L = np.asarray(L, dtype=float)
-        ax.plot(c, L.mean(axis=0) if L.ndim == 2 else L, color=col, lw=1.2)
+        ax.plot(c, np.nanmean(L, axis=0) if L.ndim == 2 else L, color=col, lw=1.2)
+    if frontier is not None:
+        ax.plot(frontier.compute, frontier.loss, color="0.4", lw=3, alpha=0.35, zorder=0,
+                label="frontier")
+        for i, cs in enumerate(frontier.c_star):
+            if np.isfinite(cs):
+                Ls = np.interp(np.log(cs), np.log(frontier.compute), frontier.loss)
+                col = by_size.get(float(frontier.sizes[i]), "k")
+                ax.plot(cs, Ls, "o", ms=5, mec=col, mfc="none" if frontier.censored[i] else col)
     if fit is not None:
-        cc = np.geomspace(min(np.min(c) for c, _ in curves), max(np.max(c) for c, _ in curves))
+        pos = [np.asarray(c, dtype=float) for c, _ in curves]
+        pos = [c[c > 0] for c in pos]
+        cc = np.geomspace(min(c.min() for c in pos), max(c.max() for c in pos))
         ax.plot(cc, fit.predict(cc), "k--",
                 label=f"${fit.a:.3g}\\,c^{{-{fit.b:.3f}}} + {fit.L0:.3g}$")
+    if fit is not None or frontier is not None:
         ax.legend()
     ax.set(xscale="log", yscale="log", xlabel="compute (FLOPs)", ylabel="loss")
     return ax
@@ -96,29 +123,61 @@ def loss_vs_compute(
 
 def normalized_curves(
     x: ArrayLike, curves: ArrayLike, sizes: ArrayLike, *, ax: Axes | None = None,
-    band: ArrayLike | None = None,
+    band: ArrayLike | None = None, lower: ArrayLike | None = None, upper: ArrayLike | None = None,
 ) -> Axes:
-    """Normalised curves ``l(x, p)`` (rows of ``curves``), optionally with a ``+-band`` per row."""
+    """Normalised curves ``l(x, p)`` (rows of ``curves``) coloured by size.
+
+    Shading: ``band`` gives ``l +- band`` per row; ``lower``/``upper`` give explicit limits,
+    e.g. the seed percentiles of :meth:`~supercollapse.collapse.CollapseResult.seed_band`
+    (the paper shades a 90% interval).
+
+    >>> x = np.linspace(0.1, 1, 5)
+    >>> ax = normalized_curves(x, np.vstack([x ** -0.3, x ** -0.31]), [1e6, 4e6], band=0.01 * x)
+    >>> len(ax.lines), ax.get_yscale()
+    (2, 'log')
+    >>> plt.close("all")
+    """
     ax = _ax(ax)
     x, curves = np.asarray(x), np.asarray(curves)
     for i, col in enumerate(size_colors(sizes, ax)):
         ax.plot(x, curves[i], color=col, lw=1.2)
         if band is not None:
-            b = np.asarray(band)[i]
+            b = np.broadcast_to(np.asarray(band), curves.shape)[i]
             ax.fill_between(x, curves[i] - b, curves[i] + b, color=col, alpha=0.2, lw=0)
+        if lower is not None and upper is not None:
+            ax.fill_between(x, np.asarray(lower)[i], np.asarray(upper)[i], color=col, alpha=0.2,
+                            lw=0)
     ax.set(xlabel="normalized compute $x = c/c^*$", ylabel="normalized loss $\\ell$", yscale="log")
     return ax
 
 
 def delta_sigma(
-    x: ArrayLike, delta: ArrayLike, sigma: ArrayLike, *, ax: Axes | None = None,
-    label: str = "", color: str | None = None,
+    x: ArrayLike, delta: ArrayLike, sigma: ArrayLike | None = None, *, ax: Axes | None = None,
+    label: str = "", color: str | None = None, sigma_per_size: ArrayLike | None = None,
+    sizes: ArrayLike | None = None,
 ) -> Axes:
-    """Collapse deviation ``Delta(x)`` (solid) and noise floor ``sigma(x)`` (dashed)."""
+    """Collapse deviation ``Delta(x)`` (solid) and noise floor ``sigma(x)`` (dashed).
+
+    With ``sigma_per_size`` (shape ``(n_sizes, n_x)``) and ``sizes``, the per-model floors
+    ``sigma(x, p)`` are drawn as thin dotted lines coloured by size, as in the paper's
+    Figure 1c. Supercollapse is where the solid line lies below the dashed one.
+
+    >>> x = np.linspace(0.1, 1, 5)
+    >>> ax = delta_sigma(x, 0.01 * (1 - x), np.full(5, 0.005), label="linear")
+    >>> len(ax.lines), ax.get_yscale()
+    (2, 'log')
+    >>> plt.close("all")
+    """
     ax = _ax(ax)
     (line,) = ax.plot(x, delta, color=color, label=f"$\\Delta$ {label}".strip())
-    ax.plot(x, sigma, "--", color=line.get_color(), label=f"$\\sigma$ {label}".strip())
-    ax.set(xlabel="normalized compute $x$", ylabel="deviation", yscale="log")
+    if sigma is not None:
+        ax.plot(x, sigma, "--", color=line.get_color(), label=f"$\\sigma$ {label}".strip())
+    if sigma_per_size is not None:
+        if sizes is None:
+            raise ValueError("sizes are needed to colour sigma_per_size")
+        for row, col in zip(np.asarray(sigma_per_size), size_colors(sizes, ax), strict=True):
+            ax.plot(x, row, ":", color=col, lw=1.0)
+    ax.set(xlabel="normalized compute $x$", ylabel="relative deviation", yscale="log")
     ax.legend()
     return ax
 
@@ -127,6 +186,9 @@ def schedule_predictions(
     runs: Sequence[tuple[str, ArrayLike, ArrayLike, ArrayLike]], *, ax: Axes | None = None,
 ) -> Axes:
     """Observed (solid) vs predicted (dashed) loss per schedule: ``(name, t, observed, predicted)``.
+
+    ``t`` is any time axis (training fraction by default label); smooth noisy curves first
+    with :func:`~supercollapse.noise_model.ema`, as the paper does.
 
     >>> t = np.linspace(0, 1, 5)
     >>> ax = schedule_predictions([("linear", t, 2 - t, 2 - t)])

@@ -63,7 +63,11 @@ class SumOfPowerLaws:
         """``p*(c) = argmin_p L(c / (k p), p)``, minimised numerically over ``log p``.
 
         ``log(L - L0)`` is a log-sum-exp of affine functions of ``log p``, hence convex: the
-        bounded scalar minimiser finds the unique optimum.
+        bounded scalar minimiser finds the unique optimum. For ``t^(-1/2) + p^(-1/2)`` the
+        optimum is ``t* = p*``, i.e. ``p* = (c / 6)^(1/2)``.
+
+        >>> round(simple_example().optimal_size(6e4), 3)
+        100.0
         """
         k = self.flops_per_param_sample
         lc = np.log(c / k)
@@ -88,7 +92,11 @@ class SumOfPowerLaws:
         return p, t, self.loss(t, p)
 
     def optimal_samples(self, p: float) -> float:
-        """``t*(p)``: the horizon at which size ``p`` is compute-optimal (root of ``p*(c) = p``)."""
+        """``t*(p)``: the horizon at which size ``p`` is compute-optimal (root of ``p*(c) = p``).
+
+        >>> round(simple_example().optimal_samples(100.0), 3)
+        100.0
+        """
         k = self.flops_per_param_sample
 
         def g(lt: float) -> float:
@@ -114,9 +122,47 @@ class SumOfPowerLaws:
         return (b.nu - a.nu) / (a.mu - b.mu)
 
     def numerical_gamma(self, p_range: tuple[float, float]) -> float:
-        """Slope of ``log t*(p)`` vs ``log p`` between the two sizes (for models of >2 terms)."""
+        """Slope of ``log t*(p)`` vs ``log p`` between two sizes (finite-size ``gamma``).
+
+        >>> round(simple_example().numerical_gamma((1e2, 1e4)), 4)
+        1.0
+        """
         t0, t1 = self.optimal_samples(p_range[0]), self.optimal_samples(p_range[1])
         return float(np.log(t1 / t0) / np.log(p_range[1] / p_range[0]))
+
+    def asymptotic_gamma(self) -> float:
+        """Compute-optimal horizon exponent for large ``p`` (Qiu et al. 2025, Appendix F).
+
+        Along ``t = kappa p^gamma`` term ``i`` scales as ``p^-beta_i``, ``beta_i = mu_i gamma +
+        nu_i``, and compute as ``c ~ p^(1 + gamma)``, so ``L - L0 ~ c^-e(gamma)`` with
+        ``e(gamma) = min_i beta_i / (1 + gamma)``. The compute-optimal ``gamma`` maximises
+        ``e``; each ``beta_i / (1 + gamma)`` is monotone in ``gamma``, so the maximum sits where
+        two dominant terms tie (Theorem F.1: "compute-optimality forces a tie"). Candidates
+        are ``gamma = 0`` and every pairwise tie ``gamma_ij > 0``.
+
+        >>> simple_example().asymptotic_gamma()
+        1.0
+        >>> round(plrf_phase2_example().asymptotic_gamma(), 4)  # alpha / beta
+        1.1538
+        """
+        terms = [q for q in self.terms if q.mu != 0 or q.nu != 0]
+        if len(terms) < 2:
+            raise ValueError("need at least 2 terms that depend on t or p")
+
+        def e(g: float) -> float:
+            return min((q.mu * g + q.nu) / (1 + g) for q in terms)
+
+        cands = [0.0]
+        for i, a in enumerate(terms):
+            for b in terms[i + 1 :]:
+                if a.mu != b.mu:
+                    g = (b.nu - a.nu) / (a.mu - b.mu)
+                    if g > 0:
+                        cands.append(g)
+        best = max(cands, key=e)
+        if e(1e9) > e(best) + 1e-12:
+            raise ValueError("the loss exponent keeps growing with gamma: no finite optimum")
+        return float(best)
 
     def normalized_curves(
         self, x: ArrayLike, sizes: ArrayLike, gamma: float, *, t_ref: float | None = None
@@ -124,7 +170,12 @@ class SumOfPowerLaws:
         """``l(x, p) = (L(x t(p), p) - L0) / (L(t(p), p) - L0)`` with ``t(p) = t_ref (p/p_ref)^gamma``.
 
         ``p_ref`` is the first size; ``t_ref`` defaults to its compute-optimal horizon.
-        Returns shape ``(n_sizes, n_x)``.
+        Returns shape ``(n_sizes, n_x)``. At the compute-optimal ``gamma`` of a two-term model
+        the rows coincide (paper, Eq. 7: ``l = (r x^-mu + 1) / (r + 1)``, ``r = nu / mu``).
+
+        >>> ell = simple_example().normalized_curves([0.25, 1.0], [1e2, 1e4], gamma=1.0)
+        >>> np.round(ell, 6).tolist()
+        [[1.5, 1.0], [1.5, 1.0]]
         """
         x, sizes = np.asarray(x, dtype=float), np.asarray(sizes, dtype=float)
         p_ref = sizes[0]
@@ -160,7 +211,11 @@ def collapse_fan_out(
 
 
 def simple_example() -> SumOfPowerLaws:
-    """The paper's first example, ``L = t^(-1/2) + p^(-1/2)`` (``gamma* = 1``)."""
+    """The paper's first example, ``L = t^(-1/2) + p^(-1/2)`` (``gamma* = 1``).
+
+    >>> [(q.mu, q.nu) for q in simple_example().terms]
+    [(0.5, 0.0), (0.0, 0.5)]
+    """
     return SumOfPowerLaws((PowerLawTerm(1.0, 0.5, 0.0), PowerLawTerm(1.0, 0.0, 0.5)))
 
 
@@ -292,6 +347,12 @@ def plrf_loss_model(alpha: float, beta: float) -> SumOfPowerLaws:
     ``r^-m d^-(2a-1)m``. ``F_ac`` is dropped where it is no larger than ``F_0`` (2b < 1, or
     2a < 1) and ``K_pp`` where it does not decay (a < 1/4). With ``flops_per_param_sample=1``
     the compute is ``f = d r``.
+
+    >>> m = plrf_loss_model(0.6, 0.52)
+    >>> [(round(q.mu, 4), round(q.nu, 4)) for q in m.terms]
+    [(1.0333, 0.0), (0.0, 1.2), (0.1667, 1.0), (1.1667, 0.0)]
+    >>> round(m.asymptotic_gamma(), 4) == round(plrf_compute_optimal_exponents(0.6, 0.52).gamma, 4)
+    True
     """
     a, b = alpha, beta
     plrf_phase(a, b)  # validates the point
