@@ -146,6 +146,9 @@ def sync(path: Path, source: str, check: bool = False) -> bool:
             ids = {c.get("id") for c in cells}
             cell["id"] = CELL_ID if CELL_ID not in ids else f"{CELL_ID}-0"
         cells.insert(0, cell)
+    for cell in cells[1:]:
+        if "google.colab" in _text(cell.get("source", "")):
+            print(f"warning: {path}: another cell mentions google.colab; remove any old set-up cell")
     # The layout of nbformat.write (and hence of Jupyter), so that diffs stay minimal.
     path.write_text(
         json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n", encoding="utf8"
