@@ -14,11 +14,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 SCHEDULES = ("constant", "linear", "cosine", "multicosine", "exponential", "power", "quadratic")
 MUP_MODES = ("on", "off", "frozen")
+HORIZON_FIELDS = ("samples", "tokens_per_param", "horizon_kappa")
 
 
 class ConfigError(ValueError):
@@ -78,22 +80,43 @@ class TrainConfig:
     # --- free-form label (not part of the run's identity) ---------------------------
     tags: dict[str, Any] = field(default_factory=dict, compare=False)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.seeds, list | range):  # keep the config hashable
+            object.__setattr__(self, "seeds", tuple(self.seeds))
+
     # ---------------------------------------------------------------------------------
     def validate(self) -> TrainConfig:
-        """Check every field; raise :class:`ConfigError` naming the first bad one."""
+        """Check every field; raise :class:`ConfigError` naming the first bad one.
+
+        Nothing is computed: the horizon check (at least one optimiser step) reads the
+        parameter count from the model's shapes only.
+        """
 
         def need(cond: bool, name: str, why: str) -> None:
             if not cond:
                 raise ConfigError(f"TrainConfig.{name}={getattr(self, name)!r}: {why}")
+
+        def integer(v: Any) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        def real(v: Any) -> bool:
+            return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
         from .registry import MODELS, TASKS  # late import: registry imports the builders
 
         need(self.task in TASKS, "task", f"unknown task; choose one of {sorted(TASKS)}")
         need(self.model in MODELS, "model", f"unknown model; choose one of {sorted(MODELS)}")
         for name in ("input_dim", "n_modes", "width", "depth", "base_width", "batch_size",
-                     "n_test", "eval_batch_size"):
-            need(isinstance(getattr(self, name), int) and getattr(self, name) > 0, name,
+                     "n_test", "eval_batch_size", "n_evals"):
+            need(integer(getattr(self, name)) and getattr(self, name) > 0, name,
                  "must be a positive integer")
+        for name in ("target_seed", "train_seed", "test_seed"):
+            need(integer(getattr(self, name)) and getattr(self, name) >= 0, name,
+                 "must be a non-negative integer")
+        for name in ("task_exponent", "lr", "b1", "b2", "eps", "decay_frac", "warmup_frac",
+                     "embed_multiplier", "readout_multiplier", "horizon_exponent",
+                     "horizon_mult"):
+            need(real(getattr(self, name)), name, "must be a finite number")
         need(self.task_exponent > 0, "task_exponent", "must be positive")
         need(self.lr > 0, "lr", "must be positive")
         need(0 <= self.b1 < 1, "b1", "must lie in [0, 1)")
@@ -101,26 +124,33 @@ class TrainConfig:
         need(self.eps >= 0, "eps", "must be non-negative")
         need(self.mup in MUP_MODES, "mup", f"unknown µP mode; choose one of {MUP_MODES}")
         if self.mup == "frozen":
-            need(self.mup_reference_width is not None and self.mup_reference_width > 0,
-                 "mup_reference_width", "must be a positive width when mup='frozen'")
+            need(integer(self.mup_reference_width) and self.mup_reference_width > 0,
+                 "mup_reference_width", "must be a positive integer width when mup='frozen'")
         need(self.schedule in SCHEDULES, "schedule",
              f"unknown schedule; choose one of {SCHEDULES}")
         need(0.0 <= self.decay_frac <= 1.0, "decay_frac", "must lie in [0, 1]")
         need(0.0 <= self.warmup_frac < 1.0, "warmup_frac", "must lie in [0, 1)")
-        need(self.depth_multiplier is None or self.depth_multiplier > 0, "depth_multiplier",
+        need(self.depth_multiplier is None
+             or (real(self.depth_multiplier) and self.depth_multiplier > 0), "depth_multiplier",
              "must be positive (or None for 6 / depth)")
-        set_horizons = [n for n in ("samples", "tokens_per_param", "horizon_kappa")
-                        if getattr(self, n) is not None]
+        set_horizons = [n for n in HORIZON_FIELDS if getattr(self, n) is not None]
         if len(set_horizons) != 1:
             raise ConfigError("TrainConfig: set exactly one of samples, tokens_per_param, "
                               f"horizon_kappa (got {set_horizons or 'none'})")
         for name in set_horizons + ["horizon_exponent", "horizon_mult"]:
-            need(getattr(self, name) > 0, name, "must be positive")
-        need(self.n_evals >= 1, "n_evals", "must be at least 1")
-        need(self.noise_batches == 0 or self.noise_batches >= 2, "noise_batches",
-             "must be 0 (off) or at least 2 (a covariance needs two samples)")
-        need(len(self.seeds) >= 1 and len(set(self.seeds)) == len(self.seeds), "seeds",
-             "must be a non-empty tuple of distinct integers")
+            need(real(getattr(self, name)) and getattr(self, name) > 0, name,
+                 "must be a positive number")
+        need(integer(self.noise_batches) and (self.noise_batches == 0 or self.noise_batches >= 2),
+             "noise_batches", "must be 0 (off) or at least 2 (a covariance needs two samples)")
+        need(isinstance(self.seeds, tuple) and len(self.seeds) >= 1
+             and all(integer(s) and s >= 0 for s in self.seeds)
+             and len(set(self.seeds)) == len(self.seeds), "seeds",
+             "must be a non-empty tuple of distinct non-negative integers")
+
+        from .horizon import horizon_steps  # late import: horizon imports this module
+        from .registry import param_count
+
+        horizon_steps(self, param_count(self))  # raises if shorter than one step
         return self
 
     # ---------------------------------------------------------------------------------

@@ -196,11 +196,10 @@ def train(cfg: TrainConfig, *, devices=None, progress: bool = False) -> RunResul
         finite = np.isfinite(logs["test_loss"][:, i])
         if step > 0:
             finite &= np.isfinite(logs["train_loss"][:, i])
-        newly = ~finite & ~diverged
+        diverged |= ~finite
         for k in logs:  # a diverged seed's curve is NaN from the point it diverged on
-            logs[k][newly, i:] = np.nan
-        diverged |= newly
-        if diverged.all():
+            logs[k][diverged, i:] = np.nan
+        if diverged.all():  # nothing left to train: stop early
             break
     if bar is not None:
         bar.close()
@@ -212,5 +211,6 @@ def train(cfg: TrainConfig, *, devices=None, progress: bool = False) -> RunResul
     samples = steps.astype(np.float64) * cfg.batch_size
     curves = {"step": steps, "samples": samples,
               "compute": compute_flops(trainer.n_params, samples), "lr": lr, "tau": tau, **logs}
-    meta = {**provenance(trainer.devices), "wall_seconds": time.time() - t_start}
+    meta = {**provenance(trainer.devices), "wall_seconds": time.time() - t_start,
+            "steps_trained": trainer.step}
     return RunResult(cfg, trainer.n_params, total, curves, diverged, meta)

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .config import ConfigError, TrainConfig
+from .config import HORIZON_FIELDS, ConfigError, TrainConfig
 
 
 def compute_flops(n_params: int | np.ndarray, samples) -> np.ndarray:
@@ -42,12 +42,19 @@ def horizon_samples(cfg: TrainConfig, n_params: int) -> float:
 
 
 def horizon_steps(cfg: TrainConfig, n_params: int) -> int:
-    """Optimiser steps: ``ceil(samples / batch_size)``; at least one, or ConfigError."""
+    """Optimiser steps: ``ceil(samples / batch_size)``; at least one, or ConfigError.
+
+    >>> from supercollapse.config import TrainConfig
+    >>> horizon_steps(TrainConfig(samples=1000, batch_size=64), 1000)
+    16
+    """
     t = horizon_samples(cfg, n_params)
     steps = math.ceil(t / cfg.batch_size - 1e-9)
     if t < cfg.batch_size:
-        raise ConfigError(f"TrainConfig: the horizon ({t:.4g} samples for P={n_params}) is "
-                          f"shorter than one step of batch_size={cfg.batch_size}")
+        name = next(n for n in HORIZON_FIELDS if getattr(cfg, n) is not None)
+        raise ConfigError(f"TrainConfig.{name}={getattr(cfg, name)!r}: the horizon "
+                          f"({t:.4g} samples for P={n_params}, horizon_mult={cfg.horizon_mult})"
+                          f" is shorter than one step of batch_size={cfg.batch_size}")
     return steps
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import jax
 from flax import nnx
 
-from .models import ResidualMLP
+from .models import ResidualMLP, count_params
 from .tasks import PowerLawFourierTask
 
 if TYPE_CHECKING:
@@ -44,3 +44,13 @@ def build_task(cfg: TrainConfig) -> Any:
 def build_model(cfg: TrainConfig, key: jax.Array, width: int | None = None) -> nnx.Module:
     """The model of ``cfg`` (optionally at another width, e.g. µP's base width)."""
     return MODELS[cfg.model](cfg, cfg.width if width is None else width, key)
+
+
+def param_count(cfg: TrainConfig, width: int | None = None) -> int:
+    """Parameter count P of the config's model, from its shapes only (nothing is computed).
+
+    >>> from supercollapse.config import TrainConfig
+    >>> param_count(TrainConfig(width=64, depth=2, samples=1))
+    16960
+    """
+    return count_params(nnx.eval_shape(lambda: build_model(cfg, jax.random.key(0), width)))

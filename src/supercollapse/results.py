@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -55,30 +54,39 @@ def save_run(result: RunResult, path: str | Path) -> Path:
 def load_run(path: str | Path) -> RunResult:
     """Read one run; raise :class:`ResultsError` naming the file if it is corrupt."""
     path = Path(path)
+    if not path.is_file():
+        raise ResultsError(f"{path}: no such results file")
     try:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
             curves = {k: data[k] for k in data.files if k != "header"}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as e:
-        raise ResultsError(f"{path}: not a readable supercollapse results file ({e}); "
-                           "delete it and re-run the sweep to regenerate it") from e
+    except Exception as e:  # any failure to parse means a corrupt file
+        raise ResultsError(f"{path}: not a readable supercollapse results file "
+                           f"({type(e).__name__}: {e}); delete it and re-run the sweep to "
+                           "regenerate it") from e
+    if not isinstance(header, dict):
+        raise ResultsError(f"{path}: the header is not a JSON object")
     if header.get("format_version") != FORMAT_VERSION:
         raise ResultsError(f"{path}: unsupported format_version "
                            f"{header.get('format_version')!r} (expected {FORMAT_VERSION})")
     try:
         cfg = TrainConfig.from_dict(header["config"])
-    except (ConfigError, KeyError, TypeError) as e:
-        raise ResultsError(f"{path}: invalid config in header ({e})") from e
-    n_seeds, n_evals = len(cfg.seeds), len(curves.get("step", []))
+        n_params, total_steps = int(header["n_params"]), int(header["total_steps"])
+        diverged = np.asarray(header["diverged"], bool)
+    except (ConfigError, KeyError, TypeError, ValueError) as e:
+        raise ResultsError(f"{path}: invalid header ({type(e).__name__}: {e})") from e
+    for k in PER_EVAL + ("test_loss",):
+        if k not in curves:
+            raise ResultsError(f"{path}: missing curve {k!r}")
+    n_seeds, n_evals = len(cfg.seeds), len(curves["step"])
+    if diverged.shape != (n_seeds,):
+        raise ResultsError(f"{path}: 'diverged' has {diverged.size} entries for "
+                           f"{n_seeds} seed(s)")
     for k, v in curves.items():
         want = (n_evals,) if k in PER_EVAL else (n_seeds, n_evals)
         if v.shape != want:
             raise ResultsError(f"{path}: curve {k!r} has shape {v.shape}, expected {want}")
-    for k in PER_EVAL + ("test_loss",):
-        if k not in curves:
-            raise ResultsError(f"{path}: missing curve {k!r}")
-    return RunResult(cfg, int(header["n_params"]), int(header["total_steps"]), curves,
-                     np.asarray(header["diverged"], bool), header.get("meta", {}))
+    return RunResult(cfg, n_params, total_steps, curves, diverged, header.get("meta", {}))
 
 
 def load_runs(directory: str | Path) -> list[RunResult]:

@@ -1,0 +1,170 @@
+"""Results files and sweeps: atomic saves, clear errors for corrupt files, resume after a
+kill, diverged runs recorded while the sweep goes on."""
+
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import supercollapse.results as results
+import supercollapse.sweep as sweep
+from supercollapse.config import TrainConfig
+from supercollapse.engine import RunResult, train
+from supercollapse.results import ResultsError, load_run, load_runs, run_path, save_run, to_frame
+
+TINY = dict(width=16, depth=1, n_modes=100, n_test=256, eval_batch_size=256, batch_size=32,
+            samples=32 * 100, n_evals=6)
+
+
+def tiny(**kw) -> TrainConfig:
+    return TrainConfig(**{**TINY, **kw})
+
+
+def fake_result(cfg: TrainConfig, n_evals: int = 4) -> RunResult:
+    """A result with the right shapes, without training (for file and sweep logic)."""
+    step = np.linspace(0, 100, n_evals).astype(int)
+    n = len(cfg.seeds)
+    curves = {"step": step, "samples": step * 32.0, "compute": step * 1e3,
+              "lr": np.full(n_evals, cfg.lr), "tau": step * cfg.lr,
+              "train_loss": np.full((n, n_evals), 0.4), "test_loss": np.full((n, n_evals), 0.5)}
+    return RunResult(cfg, 1000, 100, curves, np.zeros(n, bool), {"note": "fake"})
+
+
+class Recorder:
+    """Stands in for ``sweep.train``: fakes (or really runs) training; can die on call n."""
+
+    def __init__(self, real: bool = False, die_on: int | None = None):
+        self.calls, self.real, self.die_on = [], real, die_on
+
+    def __call__(self, cfg, **kwargs):
+        self.calls.append(cfg.run_id())
+        if len(self.calls) == self.die_on:
+            raise KeyboardInterrupt("simulated kill")
+        return train(cfg) if self.real else fake_result(cfg)
+
+
+def test_save_load_round_trip(tmp_path):
+    r = fake_result(tiny(seeds=(0, 1)))
+    r.diverged[1] = True
+    path = save_run(r, run_path(tmp_path, r.config))
+    assert path.name == f"{r.config.run_id()}.npz"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+    back = load_run(path)
+    assert back.config == r.config and back.n_params == 1000 and back.total_steps == 100
+    assert back.diverged.tolist() == [False, True] and back.meta == {"note": "fake"}
+    for k, v in r.curves.items():
+        np.testing.assert_array_equal(back.curves[k], v)
+    frame = to_frame(load_runs(tmp_path))
+    assert len(frame) == 2 * 4 and set(frame["seed"]) == {0, 1}
+    assert frame.groupby("seed")["diverged"].first().tolist() == [False, True]
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    r = fake_result(tiny())
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed while writing")
+
+    monkeypatch.setattr(results.np, "savez_compressed", killed)
+    with pytest.raises(KeyboardInterrupt):
+        save_run(r, run_path(tmp_path, r.config))
+    assert list(tmp_path.iterdir()) == []  # neither a partial file nor a temporary one
+
+
+def _corruptions(good: bytes) -> dict:
+    def npz(**arrays) -> bytes:
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return buf.getvalue()
+
+    with np.load(io.BytesIO(good)) as data:
+        header = json.loads(str(data["header"]))
+        curves = {k: data[k] for k in data.files if k != "header"}
+    return {
+        "empty": (b"", "not a readable"),
+        "garbage": (b"this is not an npz file" * 10, "not a readable"),
+        "truncated": (good[: len(good) // 2], "not a readable"),
+        "no header": (npz(**curves), "not a readable"),
+        "header not json": (npz(header=np.array("{oops"), **curves), "not a readable"),
+        "future format": (npz(header=np.array(json.dumps({**header, "format_version": 99})),
+                              **curves), "format_version"),
+        "bad config": (npz(header=np.array(json.dumps({**header, "config": {"widht": 1}})),
+                           **curves), "invalid header"),
+        "missing curve": (npz(header=np.array(json.dumps(header)),
+                              **{k: v for k, v in curves.items() if k != "test_loss"}),
+                          "missing curve 'test_loss'"),
+        "bad shape": (npz(header=np.array(json.dumps(header)),
+                          **{**curves, "test_loss": curves["test_loss"][:, :2]}), "shape"),
+    }
+
+
+def test_corrupt_results_file_gives_a_clear_error_naming_it(tmp_path):
+    good = save_run(fake_result(tiny()), tmp_path / "good.npz").read_bytes()
+    for name, (data, why) in _corruptions(good).items():
+        path = tmp_path / f"{name.replace(' ', '_')}.npz"
+        path.write_bytes(data)
+        with pytest.raises(ResultsError) as err:
+            load_run(path)
+        assert str(path) in str(err.value) and why in str(err.value), (name, err.value)
+    with pytest.raises(ResultsError, match="no such results file"):
+        load_run(tmp_path / "absent.npz")
+    with pytest.raises(ResultsError, match="no such results directory"):
+        load_runs(tmp_path / "absent")
+
+
+def test_sweep_names_a_corrupt_finished_file_before_training(tmp_path, monkeypatch):
+    cfgs = [tiny(), tiny(width=8)]
+    run_path(tmp_path, cfgs[0]).write_bytes(b"\x00" * 100)
+    fake = Recorder()
+    monkeypatch.setattr(sweep, "train", fake)
+    with pytest.raises(ResultsError, match=cfgs[0].run_id()):
+        sweep.run_sweep(cfgs, tmp_path, progress=False)
+    assert fake.calls == []
+
+
+def test_sweep_resumes_after_a_kill(tmp_path, monkeypatch):
+    cfgs = [tiny(), tiny(schedule="cosine"), tiny(width=8)]
+    ids = [c.run_id() for c in cfgs]
+    dying = Recorder(real=True, die_on=2)  # the first run really trains, the second is killed
+    monkeypatch.setattr(sweep, "train", dying)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run_sweep(cfgs, tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{ids[0]}.npz"]  # no partial file
+    first = load_run(run_path(tmp_path, cfgs[0]))
+    assert first.config == cfgs[0] and np.isfinite(first.curves["test_loss"]).all()
+
+    again = Recorder()
+    monkeypatch.setattr(sweep, "train", again)
+    report = sweep.run_sweep(cfgs, tmp_path, progress=False)
+    assert again.calls == ids[1:]  # only the remaining runs are trained
+    assert report.skipped == ids[:1] and report.done == ids[1:] and report.complete
+    assert sweep.run_sweep(cfgs, tmp_path, progress=False).skipped == ids
+    assert len(load_runs(tmp_path)) == 3
+
+
+def test_sweep_time_limit_leaves_the_rest_for_later(tmp_path, monkeypatch):
+    cfgs = [tiny(), tiny(width=8)]
+    monkeypatch.setattr(sweep, "train", Recorder())
+    report = sweep.run_sweep(cfgs, tmp_path, max_minutes=0.0, progress=False)
+    assert report.done == [] and report.remaining == [c.run_id() for c in cfgs]
+    assert not report.complete and "resume" in report.summary()
+    with pytest.raises(ValueError, match="duplicate"):
+        sweep.run_sweep([cfgs[0], cfgs[0].replace(tags={"x": 1})], tmp_path, progress=False)
+
+
+def test_diverged_run_is_saved_and_the_sweep_goes_on(tmp_path):
+    bad, good = tiny(mup="off", lr=1e20, seeds=(0, 1)), tiny()
+    report = sweep.run_sweep([bad, good], tmp_path, progress=False)
+    assert report.done == [bad.run_id(), good.run_id()] and report.complete
+    assert report.diverged == [bad.run_id()]
+    assert "1 with diverged seeds" in report.summary()
+    r_bad, r_good = load_run(run_path(tmp_path, bad)), load_run(run_path(tmp_path, good))
+    assert r_bad.diverged.tolist() == [True, True]
+    assert r_bad.meta["steps_trained"] < r_bad.total_steps
+    assert not r_good.diverged.any() and np.isfinite(r_good.curves["test_loss"]).all()
+    # a stored diverged run is finished: it is not trained again
+    shutil.copytree(tmp_path, tmp_path.parent / "copy")
+    assert sweep.run_sweep([bad, good], tmp_path.parent / "copy", progress=False).skipped == \
+        [bad.run_id(), good.run_id()]
