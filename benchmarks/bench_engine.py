@@ -101,6 +101,10 @@ def main() -> None:
     ap.add_argument("--tiny", action="store_true", help="small sizes: a CPU smoke test")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    ap.add_argument("--seed-batch", type=int, default=None,
+                    help="batch of the multi-seed comparison (default: the throughput batch)")
+    ap.add_argument("--only-multi-seed", action="store_true",
+                    help="skip the throughput and evaluation measurements")
     args = ap.parse_args()
     tiny = args.tiny
     depth, batch, n_modes = (2, 256, 1000) if tiny else (5, 4096, 10_000)
@@ -118,7 +122,7 @@ def main() -> None:
 
     print("\n| width | P | baseline steps/s | engine steps/s | ratio | model TFLOP/s |")
     print("|---|---|---|---|---|---|")
-    for width, n in widths.items():
+    for width, n in ({} if args.only_multi_seed else widths).items():
         base = baseline_steps_per_s(width, depth, batch, n, args.repeats, n_modes)
         tr = engine_trainer(width, depth, batch, (0,), n_modes)
         eng = engine_steps_per_s(tr, n, args.repeats)
@@ -143,12 +147,15 @@ def main() -> None:
         print(f"| {r['width']} | {r['noise_batches']} | {1e3 * r['seconds']:.1f} | "
               f"{r['in_train_steps']:.1f} |")
 
+    seed_batch = args.seed_batch or batch
+    out["multi_seed_batch"] = seed_batch
+    print(f"\nmulti-seed, batch {seed_batch}:")
     print("\n| width | 8 seeds vmapped steps/s | 8 sequential runs steps/s | speed-up |")
     print("|---|---|---|---|")
     for width, n in seed_widths.items():
-        tr8 = engine_trainer(width, depth, batch, range(8), n_modes)
+        tr8 = engine_trainer(width, depth, seed_batch, range(8), n_modes)
         t_vmap = n / engine_steps_per_s(tr8, n, args.repeats)
-        singles = [engine_trainer(width, depth, batch, (s,), n_modes) for s in range(8)]
+        singles = [engine_trainer(width, depth, seed_batch, (s,), n_modes) for s in range(8)]
         t_seq = sum(n / engine_steps_per_s(t, n, args.repeats) for t in singles)
         row = dict(width=width, seconds_vmapped=t_vmap, seconds_sequential=t_seq,
                    speedup=t_seq / t_vmap, steps=n)
@@ -156,7 +163,7 @@ def main() -> None:
         print(f"| {width} | {n / t_vmap:.1f} | {n / t_seq:.1f} | {t_seq / t_vmap:.2f}x |",
               flush=True)
 
-    if peak:
+    if peak and out["throughput"]:
         best = max(r["model_tflops"] for r in out["throughput"])
         print(f"\nbest model FLOP/s {best:.1f} TFLOP/s; device peak {peak[0]} (fp32) / "
               f"{peak[1]} (tf32 tensor cores) TFLOP/s")
