@@ -89,6 +89,27 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Retrain stored runs from their own configs and compare the curves."""
+    from .engine import train
+    from .results import load_run
+
+    worst = 0.0
+    for path in args.files:
+        stored = load_run(path)
+        fresh = train(stored.config)
+        for key in ("train_loss", "test_loss"):
+            a, b = stored.curves[key], fresh.curves[key]
+            rel = float(np.nanmax(np.abs(a - b) / np.abs(a)))
+            worst = max(worst, rel)
+            print(f"{path}: {key} max relative difference {rel:.2e} "
+                  f"(stored on {stored.meta.get('device_kind')}, now on "
+                  f"{fresh.meta.get('device_kind')})")
+    ok = worst <= args.rtol
+    print(f"{'reproduced' if ok else 'NOT reproduced'} within rtol={args.rtol:g}")
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m supercollapse", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -111,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     sm = sub.add_parser("summary", help="one line per run of a results directory")
     sm.add_argument("runs")
     sm.set_defaults(fn=cmd_summary)
+    rp = sub.add_parser("reproduce", help="retrain stored runs and compare their curves")
+    rp.add_argument("files", nargs="+", help="run files (.npz) of a results directory")
+    rp.add_argument("--rtol", type=float, default=1e-4)
+    rp.set_defaults(fn=cmd_reproduce)
     args = ap.parse_args(argv)
     try:
         return args.fn(args)
