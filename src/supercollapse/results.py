@@ -121,3 +121,26 @@ def to_frame(runs: list[RunResult]) -> pd.DataFrame:
             f["seed"], f["diverged"] = seed, bool(r.diverged[j])
             frames.append(f)
     return pd.concat(frames, ignore_index=True)
+
+
+def load_sweep(name: str, scale: str = "full") -> dict[str, list[RunResult]]:
+    """A stored sweep of the book, grouped by variant: ``{variant: runs sorted by size}``.
+
+    Reads ``results/<scale>/<name>/`` (see :func:`supercollapse.paths.results_dir`). The
+    variant is the run's ``tags["variant"]`` (a schedule label, a broken setting, ...);
+    runs without one are grouped under their ``schedule``.
+    """
+    from .paths import results_dir
+
+    groups: dict[str, list[RunResult]] = {}
+    for r in load_runs(results_dir() / scale / name):
+        groups.setdefault(str(r.config.tags.get("variant", r.config.schedule)), []).append(r)
+    return {k: sorted(v, key=lambda r: r.n_params) for k, v in groups.items()}
+
+
+def ladder_curves(runs: list[RunResult], key: str = "test_loss",
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(compute, curve[seeds, evals])]`` per run, the input of the analysis functions
+    (:func:`supercollapse.collapse.collapse_metrics`, :func:`~supercollapse.frontier.compute_frontier`
+    after seed-averaging). The initial point (compute 0) is dropped."""
+    return [(r.curves["compute"][1:], r.curves[key][:, 1:]) for r in runs]
