@@ -1,6 +1,8 @@
 """The book's named sweeps, at two scales.
 
-``quick``: small enough to run live in a chapter on two CPU cores in about a minute.
+``quick``: small enough to run live in a chapter on two CPU cores in about a minute. To learn
+something in a few thousand steps of batch 64, the quick task lives in 2 input dimensions with
+500 modes (the same family of power-law Fourier targets, made easier); its widths are tiny.
 ``full``: the GPU sweeps behind the book's headline figures (``results/``).
 
 Every sweep is a plain list of :class:`~supercollapse.config.TrainConfig`; run one with
@@ -23,23 +25,23 @@ from .horizon import kappa_from_paper
 
 # Base settings of each scale: the paper's task, model and optimiser, scaled down.
 SCALES: dict[str, dict] = {
-    "quick": dict(batch_size=256, depth=3, n_modes=2_000, n_test=4_096, eval_batch_size=4_096,
-                  n_evals=40, lr=2e-3, base_width=32),
+    "quick": dict(input_dim=2, n_modes=500, batch_size=64, depth=2, n_test=2_048,
+                  eval_batch_size=2_048, n_evals=60, lr=1e-2, base_width=16),
     "full": dict(batch_size=1024, depth=5, n_modes=10_000, n_test=32_768, eval_batch_size=8_192,
                  n_evals=200, lr=1e-3, base_width=128),
 }
 WIDTHS = {
-    "quick": (16, 24, 32, 48, 64),
+    "quick": (6, 8, 12, 16, 24),
     "full": (48, 64, 80, 96, 128, 160, 200),
 }
 # The horizon fit adds larger widths so that the largest collapse width is overtaken.
-HORIZON_WIDTHS = {"quick": WIDTHS["quick"] + (96,), "full": WIDTHS["full"] + (256, 320)}
+HORIZON_WIDTHS = {"quick": (4,) + WIDTHS["quick"] + (32,), "full": WIDTHS["full"] + (256, 320)}
 # Horizon-fit run lengths: each width runs ``HORIZON_MARGIN`` times past its optimum under a
 # prior guess of the law (the paper's MLP fit), clipped to a range of steps, so every width
 # is overtaken by the next within its run while the largest widths stay affordable.
 PRIOR_LAW = dict(scale=1_346_251.6, exponent=2.0409)  # the paper's c* = 1e15 (P/scale)^exponent
 HORIZON_MARGIN = 3.0
-HORIZON_STEPS = {"quick": (1_500, 3_000), "full": (60_000, 100_000)}
+HORIZON_STEPS = {"quick": (4_000, 4_000), "full": (60_000, 100_000)}
 SEEDS = {"quick": (0, 1, 2), "full": (0, 1, 2, 3, 4)}
 # Schedules of the collapse sweep: (label, schedule, decay_frac).
 SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
@@ -106,7 +108,7 @@ def collapse(scale: str, law: Law) -> list[TrainConfig]:
 
 
 def _n_params(scale: str, width: int) -> int:
-    d, depth = 8, SCALES[scale]["depth"]
+    d, depth = SCALES[scale].get("input_dim", 8), SCALES[scale]["depth"]
     return d * width + 2 * depth * width * width + width
 
 
