@@ -96,5 +96,5 @@ class PowerLawFourierTask:
         return 0.5 * (pred - y) ** 2
 
     def spectrum(self) -> tuple[np.ndarray, np.ndarray]:
-        """Wave-vector magnitudes |k_n| and power w_n^2, for plotting the spectrum."""
+        """Wave-vector magnitudes ``|k_n|`` and powers ``w_n^2``, for plotting the spectrum."""
         return np.linalg.norm(np.asarray(self.k), axis=1), np.asarray(self.w) ** 2
