@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jax
+
 from .config import TrainConfig
 from .engine import train
 from .results import load_run, run_path, save_run
@@ -68,7 +70,8 @@ def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
             report.remaining = [c.run_id() for c in todo[i:]]
             break
         result = train(cfg, progress=progress)
-        save_run(result, run_path(out_dir, cfg))
+        if jax.process_index() == 0:  # under jax.distributed, one process writes
+            save_run(result, run_path(out_dir, cfg))
         report.done.append(cfg.run_id())
         if result.diverged.any():
             report.diverged.append(cfg.run_id())
