@@ -276,7 +276,9 @@ def check_scaling(
         notes.append("fewer than 2 seeds for some size: no noise floor sigma, no verdict. "
                      "Train at least 2 (better 3-5) seeds per size.")
     elif np.any(n_seeds < 3):
-        notes.append("only 2 seeds for some size: sigma is a rough estimate; 3-5 are better.")
+        notes.append("only 2 seeds for some size: sigma is a rough estimate and, as a population "
+                     "standard deviation, biased low (about 40% for 2 seeds), which makes the "
+                     "test conservative; 3-5 seeds are better.")
     if np.any(n_dropped > 0):
         notes.append(f"dropped diverged seeds (NaN/inf): {n_dropped.tolist()} per size; a "
                      "learning rate that diverges some seeds is too high.")
