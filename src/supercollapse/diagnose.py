@@ -54,8 +54,8 @@ class ScalingReport:
 
     Attributes:
         verdict: ``"supercollapse"``, ``"collapse"``, ``"broken"`` or ``"unknown"``.
-        summary: ``Delta`` against ``sigma`` over ``x_range`` (:class:`CollapseSummary`).
-        result: the full collapse statistics (:class:`CollapseResult`), for plots.
+        summary: ``Delta`` against ``sigma`` over ``x_range`` (:class:`~supercollapse.collapse.CollapseSummary`).
+        result: the full collapse statistics (:class:`~supercollapse.collapse.CollapseResult`), for plots.
         labels: one name per size (widths for runs, ``size i`` otherwise).
         sizes: parameter counts (NaN where unknown).
         n_seeds: seeds used per size after dropping diverged ones.
