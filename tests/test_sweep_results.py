@@ -168,3 +168,31 @@ def test_diverged_run_is_saved_and_the_sweep_goes_on(tmp_path):
     shutil.copytree(tmp_path, tmp_path.parent / "copy")
     assert sweep.run_sweep([bad, good], tmp_path.parent / "copy", progress=False).skipped == \
         [bad.run_id(), good.run_id()]
+
+
+def test_cli_summary_and_reproduce(tmp_path, capsys):
+    """``python -m supercollapse summary`` lists a run; ``reproduce`` retrains it and matches
+    (bit for bit on CPU), and reports a mismatch when the stored curve was altered."""
+    from supercollapse.__main__ import main
+
+    cfg = tiny(seeds=(0, 1))
+    path = save_run(train(cfg), run_path(tmp_path, cfg))
+    assert main(["summary", str(tmp_path)]) == 0
+    assert cfg.run_id() in capsys.readouterr().out
+    assert main(["reproduce", str(path), "--rtol", "1e-6"]) == 0
+    assert "reproduced within" in capsys.readouterr().out
+
+    altered = load_run(path)
+    altered.curves["test_loss"] = altered.curves["test_loss"] * 1.01
+    save_run(altered, path)
+    assert main(["reproduce", str(path), "--rtol", "1e-6"]) == 1
+    assert "NOT reproduced" in capsys.readouterr().out
+
+
+def test_cli_bad_input_names_the_problem(tmp_path, capsys):
+    from supercollapse.__main__ import main
+
+    assert main(["summary", str(tmp_path / "missing")]) == 2
+    assert "missing" in capsys.readouterr().err
+    assert main(["sweep", "collapse", "--out", str(tmp_path)]) == 2
+    assert "--law" in capsys.readouterr().err
