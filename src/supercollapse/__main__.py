@@ -110,7 +110,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser (also used by the tests to check documented commands)."""
     ap = argparse.ArgumentParser(prog="python -m supercollapse", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -136,7 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     rp.add_argument("files", nargs="+", help="run files (.npz) of a results directory")
     rp.add_argument("--rtol", type=float, default=1e-4)
     rp.set_defaults(fn=cmd_reproduce)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
     except (ConfigError, ResultsError) as e:
