@@ -56,6 +56,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .fits import PowerLawFit, fit_power_law_offset
+from .frontier import _clean_curve
 
 __all__ = [
     "CollapseResult",
@@ -68,32 +69,6 @@ __all__ = [
 ]
 
 Curves = Sequence[tuple[ArrayLike, ArrayLike]]
-
-
-def _clean_curve(
-    name: str, c: ArrayLike, L: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Validate one ``(compute, loss)`` pair; return ``c`` and ``L`` as ``(n_seeds, n_points)``.
-
-    Points at ``c = 0`` (the evaluation before the first step) are dropped, since ``x = 0`` has
-    no logarithm. Seeds (rows) with any NaN or inf are dropped (diverged seeds).
-    """
-    c = np.asarray(c, dtype=float)
-    L = np.atleast_2d(np.asarray(L, dtype=float))
-    if c.ndim != 1 or L.ndim != 2 or L.shape[1] != c.size:
-        raise ValueError(f"{name}: compute shape {c.shape} does not match loss shape {L.shape}")
-    if not np.all(np.isfinite(c)):
-        raise ValueError(f"{name}: compute contains NaN or inf")
-    if np.any(c < 0):
-        raise ValueError(f"{name}: compute must be positive")
-    keep = c > 0
-    c, L = c[keep], L[:, keep]
-    if c.size < 2 or np.any(np.diff(c) <= 0):
-        raise ValueError(f"{name}: compute must be strictly increasing with at least 2 points")
-    L = L[np.all(np.isfinite(L), axis=1)]
-    if L.shape[0] == 0:
-        raise ValueError(f"{name}: every seed contains NaN or inf")
-    return c, L
 
 
 def _interp_log(c: NDArray[np.float64], L: NDArray[np.float64], at: ArrayLike) -> NDArray[np.float64]:

@@ -84,6 +84,36 @@ class Frontier:
         return np.isfinite(self.c_star) & ~self.censored
 
 
+def _clean_curve(
+    name: str, c: ArrayLike, L: ArrayLike, *, sort: bool = False
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Validate one ``(compute, loss)`` pair; return ``c`` and ``L`` as ``(n_seeds, n_points)``.
+
+    Points at ``c = 0`` (the evaluation before the first step) are dropped, since ``x = 0`` has
+    no logarithm. Seeds (rows) with any NaN or inf are dropped (diverged seeds). With ``sort``
+    the points are first put in order of compute; otherwise they must already be.
+    """
+    c = np.asarray(c, dtype=float)
+    L = np.atleast_2d(np.asarray(L, dtype=float))
+    if c.ndim != 1 or L.ndim != 2 or L.shape[1] != c.size:
+        raise ValueError(f"{name}: compute shape {c.shape} does not match loss shape {L.shape}")
+    if not np.all(np.isfinite(c)):
+        raise ValueError(f"{name}: compute contains NaN or inf")
+    if np.any(c < 0):
+        raise ValueError(f"{name}: compute must be positive")
+    keep = c > 0
+    c, L = c[keep], L[:, keep]
+    if sort:
+        order = np.argsort(c)
+        c, L = c[order], L[:, order]
+    if c.size < 2 or np.any(np.diff(c) <= 0):
+        raise ValueError(f"{name}: compute must be strictly increasing with at least 2 points")
+    L = L[np.all(np.isfinite(L), axis=1)]
+    if L.shape[0] == 0:
+        raise ValueError(f"{name}: every seed contains NaN or inf")
+    return c, L
+
+
 def _as_curves(
     curves: Curves, *, average: bool = True
 ) -> list[tuple[float, NDArray[np.float64], NDArray[np.float64]]]:
@@ -102,27 +132,13 @@ def _as_curves(
             if len(item) != 3:
                 raise ValueError("each curve must be a (p, compute, loss) triple")
             p, c, L = item
-        c = np.asarray(c, dtype=float)
-        L = np.atleast_2d(np.asarray(L, dtype=float))
-        if c.ndim != 1 or L.ndim != 2 or L.shape[1] != c.size:
-            raise ValueError(f"size {p}: compute shape {c.shape} does not match loss shape {L.shape}")
-        if not np.all(np.isfinite(c)):
-            raise ValueError(f"size {p}: compute contains NaN or inf")
-        L = L[np.all(np.isfinite(L), axis=1)]
-        if L.shape[0] == 0:
-            raise ValueError(f"size {p}: loss contains NaN or inf in every seed")
-        keep = c != 0
-        c, L = c[keep], L[:, keep]
-        if np.any(c < 0) or np.any(L <= 0):
-            raise ValueError(f"size {p}: compute and loss must be strictly positive")
         if not p > 0:
             raise ValueError(f"model size must be positive, got {p}")
-        order = np.argsort(c)
-        c, L = c[order], L[:, order]
+        c, L = _clean_curve(f"size {p}", c, L, sort=True)
+        if np.any(L <= 0):
+            raise ValueError(f"size {p}: loss must be strictly positive")
         if average:
             L = L.mean(axis=0)
-        if np.any(np.diff(c) <= 0) or c.size < 2:
-            raise ValueError(f"size {p}: need at least 2 distinct compute values, no duplicates")
         out.append((float(p), c, L))
     if len(out) < 2:
         raise ValueError(f"need curves for at least 2 model sizes, got {len(out)}")
