@@ -24,7 +24,7 @@ import numpy as np
 
 from .config import ConfigError
 from .experiments import EXPERIMENTS, SCALES, Law
-from .results import ResultsError, load_runs
+from .results import ResultsError, ladder_curves, load_runs
 from .sweep import run_sweep
 
 
@@ -61,9 +61,8 @@ def cmd_fit_horizon(args: argparse.Namespace) -> int:
     from .frontier import compute_frontier, fit_horizon_law
 
     runs = load_runs(args.runs)
-    curves = [(float(r.n_params), r.curves["compute"][1:],
-               np.nanmean(r.curves["test_loss"][:, 1:], axis=0)) for r in runs]
-    fr = compute_frontier(curves)
+    fr = compute_frontier([(float(r.n_params), c, L)
+                           for r, (c, L) in zip(runs, ladder_curves(runs), strict=True)])
     fit = fit_horizon_law(fr)
     law = {"kappa": fit.kappa, "exponent": 1.0 + fit.gamma, "gamma": fit.gamma,
            "gamma_err": fit.gamma_err, "log_kappa_err": fit.log_kappa_err, "r2_log": fit.r2_log,

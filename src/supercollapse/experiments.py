@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .config import TrainConfig
 from .horizon import kappa_from_paper
+from .registry import param_count
 
 # Base settings of each scale: the paper's task, model and optimiser, scaled down.
 SCALES: dict[str, dict] = {
@@ -108,8 +109,8 @@ def collapse(scale: str, law: Law) -> list[TrainConfig]:
 
 
 def _n_params(scale: str, width: int) -> int:
-    d, depth = SCALES[scale].get("input_dim", 8), SCALES[scale]["depth"]
-    return d * width + 2 * depth * width * width + width
+    """Parameter count of the scale's model at ``width`` (from its shapes)."""
+    return param_count(_base(scale, width=width))
 
 
 def breakdown(scale: str, law: Law) -> list[TrainConfig]:
