@@ -66,6 +66,7 @@ __all__ = [
     "fit_irreducible_loss",
     "normalize_curve",
     "summarize_collapse",
+    "x_average",
 ]
 
 Curves = Sequence[tuple[ArrayLike, ArrayLike]]
@@ -387,6 +388,25 @@ class CollapseSummary:
     n_points: int
 
 
+def x_average(
+    x: ArrayLike, y: ArrayLike, x_min: float = 0.0, x_max: float = 1.0
+) -> NDArray[np.float64] | float:
+    """Average of ``y(x)`` over ``x_min <= x <= x_max`` (``x = 1`` excluded), along the last axis.
+
+    ``<y> = sum_i w_i y(x_i) / sum_i w_i`` with ``w_i`` the ``x`` interval each grid point
+    represents (``np.gradient`` of the selected grid), so a log-spaced grid does not over-weight
+    early training. The same weighting gives :class:`CollapseSummary`'s means.
+
+    >>> x = np.linspace(0.0, 1.0, 11)
+    >>> round(float(x_average(x, x, 0.2)), 3)  # grid points 0.2, 0.3, ..., 0.9
+    0.55
+    """
+    x = np.asarray(x, dtype=float)
+    sel = (x >= x_min) & (x <= x_max) & (x < 1 - 1e-9)
+    w = np.gradient(x[sel])
+    return np.sum(w * np.asarray(y, dtype=float)[..., sel], axis=-1) / np.sum(w)
+
+
 def summarize_collapse(
     result: CollapseResult, *, x_min: float = 0.0, x_max: float = 1.0, min_width: float = 0.25
 ) -> CollapseSummary:
@@ -432,6 +452,6 @@ def summarize_collapse(
         ratio = float(np.median(d / s))
     return CollapseSummary(
         x_min=float(x_min), x_max=float(x_max), frac_below=frac, x_onset=onset, width=width,
-        mean_delta=float(np.sum(w * d) / np.sum(w)), mean_sigma=float(np.sum(w * s) / np.sum(w)),
+        mean_delta=float(x_average(xs, d)), mean_sigma=float(x_average(xs, s)),
         median_ratio=ratio, supercollapse=width >= min_width, n_points=int(sel.sum()),
     )

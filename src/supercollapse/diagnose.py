@@ -41,7 +41,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .collapse import CollapseResult, CollapseSummary, collapse_metrics, summarize_collapse
+from .collapse import (
+    CollapseResult,
+    CollapseSummary,
+    collapse_metrics,
+    summarize_collapse,
+    x_average,
+)
 
 __all__ = ["ScalingReport", "check_scaling", "ladder_from_runs"]
 
@@ -138,9 +144,8 @@ def _summary(res: CollapseResult, x_range: tuple[float, float]) -> CollapseSumma
     if np.any(np.isfinite(res.sigma)):
         return summarize_collapse(res, x_min=lo, x_max=hi)
     sel = (res.x >= lo) & (res.x <= hi) & (res.x < 1 - 1e-9)
-    w = np.gradient(res.x[sel])
     nan = float("nan")
-    return CollapseSummary(lo, hi, nan, nan, 0.0, float(np.sum(w * res.delta[sel]) / np.sum(w)),
+    return CollapseSummary(lo, hi, nan, nan, 0.0, float(x_average(res.x, res.delta, lo, hi)),
                            nan, nan, False, int(sel.sum()))
 
 
@@ -248,10 +253,8 @@ def check_scaling(
     without = _summary(metrics([j for j in everyone if j != out], L0), (lo, hi)) if n >= 3 else None
 
     # Signed offset of each size's mean curve from the ladder mean, averaged over the range.
-    sel = (res.x >= lo) & (res.x <= hi) & (res.x < 1 - 1e-9)
     E = res.mean_curves.mean(axis=0)
-    w = np.gradient(res.x[sel])
-    dev = (((res.mean_curves - E) / E)[:, sel] * w).sum(axis=1) / w.sum()
+    dev = x_average(res.x, (res.mean_curves - E) / E, lo, hi)
 
     # L0 sensitivity: move L0 by a fraction of the smallest reducible end-point loss.
     red_end = np.nanmin(res.reducible[:, :, -1]) if np.isclose(res.x[-1], 1) else np.nan

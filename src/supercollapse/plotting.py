@@ -25,6 +25,7 @@ __all__ = [
     "delta_sigma",
     "loss_vs_compute",
     "normalized_curves",
+    "plain_log_ticks",
     "schedule_predictions",
     "size_colors",
     "style",
@@ -73,6 +74,25 @@ def size_colors(sizes: ArrayLike, ax: Axes | None = None, label: str = "paramete
     if ax is not None:
         ax.figure.colorbar(sm, ax=ax, label=label)
     return [sm.to_rgba(s) for s in sizes]
+
+
+def plain_log_ticks(ax: Axes) -> Axes:
+    """Label a log y-axis with plain numbers (2, 3, 4 rather than ``2 x 10^0``).
+
+    Minor ticks are labelled only when the axis spans less than a decade (otherwise they crowd).
+
+    >>> ax = plt.subplots()[1]
+    >>> ax.set(yscale="log", ylim=(1, 3)) and None
+    >>> ax = plain_log_ticks(ax)
+    >>> ax.yaxis.get_minor_formatter().fmt
+    '%g'
+    >>> plt.close("all")
+    """
+    ax.yaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))
+    lo, hi = ax.get_ylim()
+    minor = mpl.ticker.FormatStrFormatter("%g") if hi / lo < 10 else mpl.ticker.NullFormatter()
+    ax.yaxis.set_minor_formatter(minor)
+    return ax
 
 
 def loss_vs_compute(
