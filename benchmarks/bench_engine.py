@@ -12,6 +12,8 @@ Three measurements (each the median of ``--repeats`` timed calls after a compile
 2. The cost of one evaluation (test loss on 100k held-out samples; with and without the
    gradient-noise trace over 16 minibatches), in units of training steps.
 3. Multi-seed: 8 seeds in one vmapped program against 8 sequential single-seed runs.
+4. The task's target (distinct wave vectors, one fused kernel) against the definition written
+   as a matmul over all 10,000 modes, on one batch and on 8 seeds' batches.
 """
 
 from __future__ import annotations
@@ -80,6 +82,30 @@ def baseline_steps_per_s(width: int, depth: int, batch: int, n_steps: int, repea
     return n_steps / median_time(call, repeats)
 
 
+def naive_target(task: PowerLawFourierTask):
+    """The target exactly as defined: a matmul over all modes, then cos, then the weights."""
+    def target(x):
+        return jnp.sqrt(2.0) * jnp.cos(2 * jnp.pi * (x @ task.k.T) + task.phase) @ task.w
+    return target
+
+
+def target_seconds(target, task: PowerLawFourierTask, batch: int, n_seeds: int,
+                   repeats: int, n_steps: int = 100) -> float:
+    """Seconds per step to draw ``n_seeds`` batches and evaluate the target on them."""
+    keys = jax.random.split(jax.random.key(0), n_seeds)
+
+    @jax.jit
+    def run(keys):
+        def body(t, acc):
+            ys = jax.vmap(lambda k: target(task.sample_inputs(jax.random.fold_in(k, t),
+                                                                batch)))(keys)
+            return acc + ys.sum()
+        return jax.lax.fori_loop(0, n_steps, body, jnp.zeros(()))
+
+    run(keys).block_until_ready()
+    return median_time(lambda: run(keys).block_until_ready(), repeats) / n_steps
+
+
 def engine_trainer(width: int, depth: int, batch: int, seeds, n_modes: int, n_test: int = 8,
                    noise_batches: int = 0) -> Trainer:
     cfg = TrainConfig(width=width, depth=depth, batch_size=batch, samples=batch * 10**7,
@@ -101,8 +127,8 @@ def main() -> None:
     ap.add_argument("--tiny", action="store_true", help="small sizes: a CPU smoke test")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
-    ap.add_argument("--seed-batch", type=int, default=None,
-                    help="batch of the multi-seed comparison (default: the throughput batch)")
+    ap.add_argument("--seed-batch", type=int, nargs="+", default=None,
+                    help="batches of the multi-seed comparison (default: the throughput batch)")
     ap.add_argument("--only-multi-seed", action="store_true",
                     help="skip the throughput and evaluation measurements")
     args = ap.parse_args()
@@ -147,21 +173,33 @@ def main() -> None:
         print(f"| {r['width']} | {r['noise_batches']} | {1e3 * r['seconds']:.1f} | "
               f"{r['in_train_steps']:.1f} |")
 
-    seed_batch = args.seed_batch or batch
-    out["multi_seed_batch"] = seed_batch
-    print(f"\nmulti-seed, batch {seed_batch}:")
-    print("\n| width | 8 seeds vmapped steps/s | 8 sequential runs steps/s | speed-up |")
-    print("|---|---|---|---|")
-    for width, n in seed_widths.items():
-        tr8 = engine_trainer(width, depth, seed_batch, range(8), n_modes)
-        t_vmap = n / engine_steps_per_s(tr8, n, args.repeats)
-        singles = [engine_trainer(width, depth, seed_batch, (s,), n_modes) for s in range(8)]
-        t_seq = sum(n / engine_steps_per_s(t, n, args.repeats) for t in singles)
-        row = dict(width=width, seconds_vmapped=t_vmap, seconds_sequential=t_seq,
-                   speedup=t_seq / t_vmap, steps=n)
-        out["multi_seed"].append(row)
-        print(f"| {width} | {n / t_vmap:.1f} | {n / t_seq:.1f} | {t_seq / t_vmap:.2f}x |",
-              flush=True)
+    print("\n| width | batch | 8 seeds vmapped steps/s | 8 sequential runs steps/s | speed-up |")
+    print("|---|---|---|---|---|")
+    for seed_batch in args.seed_batch or [batch]:
+        for width, n in seed_widths.items():
+            tr8 = engine_trainer(width, depth, seed_batch, range(8), n_modes)
+            t_vmap = n / engine_steps_per_s(tr8, n, args.repeats)
+            singles = [engine_trainer(width, depth, seed_batch, (s,), n_modes) for s in range(8)]
+            t_seq = sum(n / engine_steps_per_s(t, n, args.repeats) for t in singles)
+            row = dict(width=width, batch=seed_batch, seconds_vmapped=t_vmap,
+                       seconds_sequential=t_seq, speedup=t_seq / t_vmap, steps=n)
+            out["multi_seed"].append(row)
+            print(f"| {width} | {seed_batch} | {n / t_vmap:.1f} | {n / t_seq:.1f} | "
+                  f"{t_seq / t_vmap:.2f}x |", flush=True)
+
+    task = PowerLawFourierTask(n_modes=n_modes, n_test=8)
+    out["target"] = []
+    print(f"\ntarget, {n_modes} modes = {task._amp.size} distinct terms:")
+    print("\n| batch | seeds | matmul over all modes, ms/step | task.target, ms/step | speed-up |")
+    print("|---|---|---|---|---|")
+    for n_seeds in (1, 8):
+        naive = target_seconds(naive_target(task), task, batch, n_seeds, args.repeats)
+        fused = target_seconds(task.target, task, batch, n_seeds, args.repeats)
+        out["target"].append(dict(batch=batch, n_seeds=n_seeds, n_modes=n_modes,
+                                  n_terms=int(task._amp.size), naive_seconds=naive,
+                                  task_seconds=fused, speedup=naive / fused))
+        print(f"| {batch} | {n_seeds} | {1e3 * naive:.3f} | {1e3 * fused:.3f} | "
+              f"{naive / fused:.2f}x |", flush=True)
 
     if peak and out["throughput"]:
         best = max(r["model_tflops"] for r in out["throughput"])

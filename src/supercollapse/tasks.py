@@ -29,6 +29,33 @@ class Task(Protocol):
         """Per-example loss."""
 
 
+def merge_modes(k: jax.Array, w: jax.Array, phase: jax.Array):
+    r"""The same sum of cosines over distinct wave vectors, one term per ``{k, -k}`` pair.
+
+    Since :math:`w\cos(\theta + \phi) = \mathrm{Re}\,[w e^{i\phi} e^{i\theta}]` and
+    :math:`\cos` is even, modes whose wave vectors agree up to sign add up to one term
+    :math:`r \cos(2\pi k\cdot x + \psi)` with :math:`r e^{i\psi} = \sum w_n e^{\pm i\phi_n}`
+    (sign + when :math:`k_n = k`, - when :math:`k_n = -k`). Most of the 10,000 integer wave
+    vectors drawn from a heavy-tailed magnitude are small and repeat, so this leaves about
+    a third of the terms: the function is identical, its evaluation three times cheaper.
+    Computed once, in float64 on the host. Returns ``(2 pi k, r, psi)`` as float32 arrays.
+
+    >>> k = jnp.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 2.0]])
+    >>> k2pi, r, psi = merge_modes(k, jnp.array([0.6, 0.8, 0.0]), jnp.zeros(3))
+    >>> np.asarray(k2pi / (2 * np.pi)).tolist(), [round(float(v), 6) for v in r]
+    ([[0.0, 2.0], [1.0, 0.0]], [0.0, 1.4])
+    """
+    k, w, phase = (np.asarray(a, np.float64) for a in (k, w, phase))
+    first = np.argmax(k != 0, axis=1)  # first non-zero coordinate (0 for k = 0)
+    sign = np.where(k[np.arange(len(k)), first] < 0, -1.0, 1.0)
+    unique, index = np.unique(k * sign[:, None], axis=0, return_inverse=True)
+    amplitude = np.zeros(len(unique), np.complex128)
+    np.add.at(amplitude, index.ravel(), w * np.exp(1j * sign * phase))
+    return (jnp.asarray(2 * np.pi * unique, jnp.float32),
+            jnp.asarray(np.abs(amplitude), jnp.float32),
+            jnp.asarray(np.angle(amplitude), jnp.float32))
+
+
 class PowerLawFourierTask:
     r"""Regression onto a fixed random function with a power-law Fourier spectrum.
 
@@ -66,6 +93,7 @@ class PowerLawFourierTask:
         w = jax.random.normal(kw, (n_modes,))
         self.w = w / jnp.linalg.norm(w)
         self.phase = jnp.where(jax.random.bernoulli(kp, 0.5, (n_modes,)), jnp.pi / 2, 0.0)
+        self._k2pi, self._amp, self._shift = merge_modes(self.k, self.w, self.phase)
         self.input_dim = input_dim
         self.chunk = chunk
         x_test = self.sample_inputs(jax.random.key(test_seed), n_test)
@@ -75,9 +103,18 @@ class PowerLawFourierTask:
         return jax.random.uniform(key, (n, self.input_dim), minval=-0.5, maxval=0.5)
 
     def target(self, x: jax.Array) -> jax.Array:
-        """y(x) for a batch of inputs of shape (n, d)."""
-        arg = 2 * jnp.pi * (x @ self.k.T) + self.phase
-        return jnp.sqrt(2.0) * jnp.cos(arg) @ self.w
+        r"""y(x) for a batch of inputs of shape (n, d), summed over the distinct wave vectors.
+
+        The argument :math:`2\pi k\cdot x + \psi` is accumulated one input coordinate at a
+        time, an elementwise expression rather than a matmul: the compiler then fuses
+        argument, cosine and the weighted sum over modes into one kernel, so the
+        (n, modes) matrix of cosines never goes to memory, and the products are exact
+        float32 on every backend (a matmul would use TF32 on recent GPUs).
+        """
+        arg = self._shift
+        for j in range(self.input_dim):
+            arg = arg + x[..., j, None] * self._k2pi[:, j]
+        return jnp.sqrt(2.0) * jnp.sum(self._amp * jnp.cos(arg), axis=-1)
 
     def _target_chunked(self, x: jax.Array) -> jax.Array:
         n = x.shape[0]
