@@ -76,6 +76,10 @@ class PowerLawFourierTask:
     sees its own data order, so seed-to-seed spread includes SGD sampling noise); the test
     inputs come from ``test_seed`` and are the same for every run.
 
+    ``k``, ``w`` and ``phase`` hold the modes as defined; :meth:`target` evaluates the same
+    function over the distinct wave vectors (:func:`merge_modes`), about three times fewer
+    terms, in one fused kernel (``benchmarks/README.md``, section 4).
+
     >>> task = PowerLawFourierTask(n_modes=100, n_test=64)
     >>> x, y = task.train_batch(jax.random.key(0), 32)
     >>> x.shape, y.shape
