@@ -89,7 +89,8 @@ class PowerLawFourierTask:
     def __init__(self, *, input_dim: int = 8, n_modes: int = 10_000, exponent: float = 2.0,
                  target_seed: int = 42, test_seed: int = 44, n_test: int = 16_384,
                  chunk: int = 8192):
-        kk, kd, ku, kw, kp = jax.random.split(jax.random.key(target_seed), 5)
+        # five keys: the first is spare (unused), kept so that the target stays the one stored
+        _, kd, ku, kw, kp = jax.random.split(jax.random.key(target_seed), 5)
         d = jax.random.normal(kd, (n_modes, input_dim))
         d = d / jnp.linalg.norm(d, axis=1, keepdims=True)
         m = (1.0 - jax.random.uniform(ku, (n_modes,))) ** (-1.0 / exponent)
@@ -102,6 +103,11 @@ class PowerLawFourierTask:
         self.chunk = chunk
         x_test = self.sample_inputs(jax.random.key(test_seed), n_test)
         self._test = (x_test, self._target_chunked(x_test))
+
+    @property
+    def n_terms(self) -> int:
+        """Number of terms :meth:`target` sums: distinct wave vectors up to sign."""
+        return int(self._amp.size)
 
     def sample_inputs(self, key: jax.Array, n: int) -> jax.Array:
         return jax.random.uniform(key, (n, self.input_dim), minval=-0.5, maxval=0.5)
