@@ -6,7 +6,7 @@
 Three measurements (each the median of ``--repeats`` timed calls after a compile call):
 
 1. Training throughput of the paper's MLP (depth 5, batch 4096) at widths 512, 1024, 2048:
-   the engine (:class:`supercollapse.engine.Trainer`, evaluations off) against a baseline
+   the engine (:class:`supercollapse.train.engine.Trainer`, evaluations off) against a baseline
    written here, the same model, task and Adam in a bare ``lax.scan``. Reported as the
    ratio engine / baseline steps per second, plus model FLOP/s = 6 P B steps/s.
 2. The cost of one evaluation (test loss on 100k held-out samples; with and without the
@@ -29,11 +29,11 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from supercollapse.config import TrainConfig
-from supercollapse.engine import Trainer
-from supercollapse.models import ResidualMLP
+from supercollapse.models.mlp import ResidualMLP
 from supercollapse.provenance import provenance
-from supercollapse.tasks import PowerLawFourierTask
+from supercollapse.tasks.fourier import PowerLawFourierTask
+from supercollapse.train.config import TrainConfig
+from supercollapse.train.engine import Trainer
 
 # Dense peak rates by device kind, TFLOP/s: (fp32 on CUDA cores, tf32 on tensor cores).
 PEAKS = {"H100": (67.0, 495.0), "H200": (67.0, 495.0), "A100": (19.5, 156.0)}

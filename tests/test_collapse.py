@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from supercollapse.collapse import (
+from supercollapse.analysis.collapse import (
     collapse_metrics,
     end_points,
     fit_irreducible_loss,

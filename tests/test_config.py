@@ -4,11 +4,10 @@ from pathlib import Path
 
 import pytest
 
-import supercollapse.engine as engine
-import supercollapse.sweep as sweep
-from supercollapse.config import ConfigError, TrainConfig
-from supercollapse.horizon import horizon_steps
-from supercollapse.registry import param_count
+import supercollapse.train.engine as engine
+import supercollapse.train.sweep as sweep
+from supercollapse.models import param_count
+from supercollapse.train.config import ConfigError, TrainConfig
 
 
 def tiny(**kw) -> TrainConfig:
@@ -94,9 +93,9 @@ def test_sweep_validates_every_config_before_training(tmp_path, monkeypatch):
 
 def test_horizon_is_one_step_or_more():
     p = param_count(tiny())
-    assert horizon_steps(tiny(samples=32), p) == 1
-    assert horizon_steps(tiny(samples=33), p) == 2
-    assert horizon_steps(tiny(samples=None, tokens_per_param=1.0, horizon_mult=2.0), p) \
+    assert tiny(samples=32).horizon_steps(p) == 1
+    assert tiny(samples=33).horizon_steps(p) == 2
+    assert tiny(samples=None, tokens_per_param=1.0, horizon_mult=2.0).horizon_steps(p) \
         == -(-2 * p // 32)
     tiny(samples=32).validate()  # exactly one step is fine
 

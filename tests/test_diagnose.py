@@ -1,13 +1,13 @@
-"""Tests of supercollapse.diagnose.check_scaling on synthetic ladders."""
+"""Tests of supercollapse.analysis.diagnose.check_scaling on synthetic ladders."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from supercollapse.config import TrainConfig
-from supercollapse.diagnose import ScalingReport, check_scaling, ladder_from_runs
-from supercollapse.engine import RunResult
+from supercollapse.analysis.diagnose import ScalingReport, check_scaling, ladder_from_runs
+from supercollapse.results import RunResult
+from supercollapse.train.config import TrainConfig
 
 SIZES = (1e5, 2e5, 4e5, 8e5, 1.6e6)
 

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from supercollapse.config import TrainConfig
-from supercollapse.engine import Trainer, train
-from supercollapse.noise import gradient_noise_traces
-from supercollapse.registry import build_model, build_task
-from supercollapse.schedules import schedule_multiplier
+from supercollapse.models import build_model
+from supercollapse.optim.schedules import schedule_multiplier
+from supercollapse.tasks import build_task
+from supercollapse.train.config import TrainConfig
+from supercollapse.train.engine import Trainer, train
+from supercollapse.train.noise_traces import gradient_noise_traces
 
 TINY = dict(width=16, depth=1, n_modes=100, n_test=256, eval_batch_size=256, batch_size=32,
             samples=32 * 300, n_evals=8, schedule="linear", decay_frac=0.5, noise_batches=2)
@@ -175,8 +176,8 @@ def test_noise_estimator_matches_brute_force_covariance_trace():
 
 DATA_PARALLEL = textwrap.dedent("""
     import jax, numpy as np, pytest
-    from supercollapse.config import ConfigError, TrainConfig
-    from supercollapse.engine import Trainer, train
+    from supercollapse.train.config import ConfigError, TrainConfig
+    from supercollapse.train.engine import Trainer, train
     assert jax.device_count() == 4, jax.devices()
     cfg = TrainConfig(**{**TINY, "seeds": (0, 1), "samples": 32 * 100, "noise_batches": 2})
     one = train(cfg, devices=jax.devices()[:1])

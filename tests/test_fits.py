@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from supercollapse.fits import fit_power_law_offset, fit_pure_power_law
+from supercollapse.analysis.fits import fit_power_law_offset, fit_pure_power_law
 
 
 def test_recovers_noisy_power_law_within_errors():

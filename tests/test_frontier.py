@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from supercollapse.frontier import bootstrap_horizon_law, compute_frontier, fit_horizon_law
+from supercollapse.analysis.frontier import bootstrap_horizon_law, compute_frontier, fit_horizon_law
 
 MU, NU = 0.5, 0.6  # L = t^-mu + p^-nu -> t* = (mu/nu)^(1/mu) p^(nu/mu)
 

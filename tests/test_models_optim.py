@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from supercollapse.config import TrainConfig
-from supercollapse.models import ResidualMLP, count_params
-from supercollapse.optim import adam_preconditioner, lr_multipliers, make_optimizer
-from supercollapse.registry import build_model, param_count
+from supercollapse.models import build_model, param_count
+from supercollapse.models.mlp import ResidualMLP, count_params
+from supercollapse.optim.optimizers import adam_preconditioner, lr_multipliers, make_optimizer
+from supercollapse.train.config import TrainConfig
 
 
 @pytest.mark.parametrize("width, depth", [(8, 1), (24, 3), (512, 5)])

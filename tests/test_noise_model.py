@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from supercollapse.noise_model import (
+from supercollapse.analysis.noise_model import (
     ScheduleRun,
     control_variate_deviation,
     ema,

@@ -5,10 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from supercollapse.config import SCHEDULES, TrainConfig
-from supercollapse.engine import schedule_arrays
-from supercollapse.optim import make_optimizer
-from supercollapse.schedules import SHAPES, schedule_multiplier
+from supercollapse.optim.optimizers import make_optimizer
+from supercollapse.optim.schedules import SHAPES, schedule_multiplier
+from supercollapse.train.config import SCHEDULES, TrainConfig
+from supercollapse.train.engine import schedule_arrays
 
 T, FRAC = 200, 0.4
 DECAY_START = int(T * (1 - FRAC))  # 120

@@ -9,10 +9,18 @@ import numpy as np
 import pytest
 
 import supercollapse.results as results
-import supercollapse.sweep as sweep
-from supercollapse.config import TrainConfig
-from supercollapse.engine import RunResult, train
-from supercollapse.results import ResultsError, load_run, load_runs, run_path, save_run, to_frame
+import supercollapse.train.sweep as sweep
+from supercollapse.results import (
+    ResultsError,
+    RunResult,
+    load_run,
+    load_runs,
+    run_path,
+    save_run,
+    to_frame,
+)
+from supercollapse.train.config import TrainConfig
+from supercollapse.train.engine import train
 
 TINY = dict(width=16, depth=1, n_modes=100, n_test=256, eval_batch_size=256, batch_size=32,
             samples=32 * 100, n_evals=6)

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from supercollapse.tasks import PowerLawFourierTask, merge_modes
+from supercollapse.tasks.fourier import PowerLawFourierTask, merge_modes
 
 
 def definition(x, k, w, phase):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from supercollapse.theory import (
+from supercollapse.analysis.theory import (
     PowerLawTerm,
     SumOfPowerLaws,
     collapse_fan_out,

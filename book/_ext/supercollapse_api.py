@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 PACKAGE = "supercollapse"
 _BLOCK = re.compile(r"^```\{supercollapse-api\}[^\n]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 def _module_exists(name: str) -> bool:

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from supercollapse import plotting  # noqa: E402
-from supercollapse.collapse import collapse_metrics  # noqa: E402
+from supercollapse.analysis.collapse import collapse_metrics  # noqa: E402
 from supercollapse.results import ladder_curves, load_sweep  # noqa: E402
 
 sweep = load_sweep("collapse")

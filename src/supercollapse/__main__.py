@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError
-from .experiments import EXPERIMENTS, SCALES, Law
 from .results import ResultsError, ladder_curves, load_runs
-from .sweep import run_sweep
+from .train.config import ConfigError
+from .train.experiments import EXPERIMENTS, SCALES, Law
 
 
 def _parse_set(items: list[str]) -> dict:
@@ -51,6 +50,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     overrides = _parse_set(args.set or [])
     if overrides:
         configs = [c.replace(**overrides) for c in configs]
+    from .train.sweep import run_sweep
+
     report = run_sweep(configs, args.out, max_minutes=args.max_minutes,
                        progress=not args.no_progress)
     print(report.summary())
@@ -58,7 +59,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_fit_horizon(args: argparse.Namespace) -> int:
-    from .frontier import compute_frontier, fit_horizon_law
+    from .analysis.frontier import compute_frontier, fit_horizon_law
 
     runs = load_runs(args.runs)
     fr = compute_frontier([(float(r.n_params), c, L)
@@ -90,8 +91,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """Retrain stored runs from their own configs and compare the curves."""
-    from .engine import train
     from .results import load_run
+    from .train.engine import train
 
     worst = 0.0
     for path in args.files:

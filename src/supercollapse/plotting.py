@@ -17,8 +17,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from numpy.typing import ArrayLike
 
-from .fits import PowerLawFit
-from .frontier import Frontier
+from .analysis.fits import PowerLawFit
+from .analysis.frontier import Frontier
 
 __all__ = [
     "STYLE",
@@ -105,7 +105,7 @@ def loss_vs_compute(
     the law ``L0 + a c^(-b)`` (dashed); ``frontier`` adds the lower envelope ``L*(c)`` (grey)
     and marks each size's ``c*(p)`` (censored sizes hollow).
 
-    >>> from supercollapse.frontier import compute_frontier
+    >>> from supercollapse.analysis.frontier import compute_frontier
     >>> c = np.logspace(0, 6, 50)
     >>> sizes = [1.0, 4.0, 16.0, 64.0]
     >>> curves = [(c, (c / (6 * p)) ** -0.5 + p ** -0.5) for p in sizes]
@@ -148,7 +148,7 @@ def normalized_curves(
     """Normalised curves ``l(x, p)`` (rows of ``curves``) coloured by size.
 
     Shading: ``band`` gives ``l +- band`` per row; ``lower``/``upper`` give explicit limits,
-    e.g. the seed percentiles of :meth:`~supercollapse.collapse.CollapseResult.seed_band`
+    e.g. the seed percentiles of :meth:`~supercollapse.analysis.collapse.CollapseResult.seed_band`
     (the paper shades a 90% interval).
 
     >>> x = np.linspace(0.1, 1, 5)
@@ -208,7 +208,7 @@ def schedule_predictions(
     """Observed (solid) vs predicted (dashed) loss per schedule: ``(name, t, observed, predicted)``.
 
     ``t`` is any time axis (training fraction by default label); smooth noisy curves first
-    with :func:`~supercollapse.noise_model.ema`, as the paper does.
+    with :func:`~supercollapse.analysis.noise_model.ema`, as the paper does.
 
     >>> t = np.linspace(0, 1, 5)
     >>> ax = schedule_predictions([("linear", t, 2 - t, 2 - t)])

@@ -1,4 +1,6 @@
-"""Saving and loading runs: one compressed ``.npz`` file per config, written atomically.
+"""The record of a run (:class:`RunResult`) and its storage. Imports without JAX.
+
+Saving and loading runs: one compressed ``.npz`` file per config, written atomically.
 
 Each file holds the curves (numpy arrays) and a JSON header with the full config, the
 parameter count, the number of steps, which seeds diverged and the provenance. A file is
@@ -11,16 +13,34 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .config import ConfigError, TrainConfig
-from .engine import RunResult
+from .train.config import ConfigError, TrainConfig
 
 FORMAT_VERSION = 1
 PER_EVAL = ("step", "samples", "compute", "lr", "tau")
+
+
+@dataclass
+class RunResult:
+    """Curves of one config, all seeds. Per-seed arrays have shape (n_seeds, n_evals)."""
+
+    config: TrainConfig
+    n_params: int
+    total_steps: int
+    curves: dict[str, np.ndarray]
+    diverged: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return self.config.seeds
+
 
 
 class ResultsError(ValueError):
@@ -141,6 +161,6 @@ def load_sweep(name: str, scale: str = "full") -> dict[str, list[RunResult]]:
 def ladder_curves(runs: list[RunResult], key: str = "test_loss",
                   ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``[(compute, curve[seeds, evals])]`` per run, the input of the analysis functions
-    (:func:`supercollapse.collapse.collapse_metrics`, :func:`~supercollapse.frontier.compute_frontier`
+    (:func:`supercollapse.analysis.collapse.collapse_metrics`, :func:`~supercollapse.analysis.frontier.compute_frontier`
     after seed-averaging). The initial point (compute 0) is dropped."""
     return [(r.curves["compute"][1:], r.curves[key][:, 1:]) for r in runs]

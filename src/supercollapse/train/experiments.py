@@ -5,7 +5,7 @@ something in a few thousand steps of batch 64, the quick task lives in 2 input d
 500 modes (the same family of power-law Fourier targets, made easier); its widths are tiny.
 ``full``: the GPU sweeps behind the book's headline figures (``results/``).
 
-Every sweep is a plain list of :class:`~supercollapse.config.TrainConfig`; run one with
+Every sweep is a plain list of :class:`~supercollapse.train.config.TrainConfig`; run one with
 ``python -m supercollapse sweep NAME --scale full --out results/NAME`` (see
 ``python -m supercollapse --help``). Sweeps that train to the compute-optimal horizon read
 the fitted law ``c*(P) = kappa * P**exponent`` from a JSON file written by
@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..models import param_count
 from .config import TrainConfig
 from .horizon import kappa_from_paper
-from .registry import param_count
 
 # Base settings of each scale: the paper's task, model and optimiser, scaled down.
 SCALES: dict[str, dict] = {
@@ -45,7 +45,7 @@ HORIZON_MARGIN = 3.0
 HORIZON_STEPS = {"quick": (4_000, 4_000), "full": (60_000, 100_000)}
 SEEDS = {"quick": (0, 1, 2), "full": (0, 1, 2, 3, 4)}
 # Schedules of the collapse sweep: (label, schedule, decay_frac).
-SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
+COLLAPSE_SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
              ("cosine", "cosine", 1.0), ("multicosine", "multicosine", 1.0),
              ("decay20", "linear", 0.2))
 
@@ -84,7 +84,7 @@ def _base(scale: str, **kw) -> TrainConfig:
     return TrainConfig(samples=1, seeds=SEEDS[scale], **SCALES[scale]).replace(**kw)
 
 
-def horizon_samples(scale: str, width: int) -> int:
+def horizon_fit_samples(scale: str, width: int) -> int:
     """Length of the constant-rate run of ``width`` in the horizon fit (samples)."""
     batch = SCALES[scale]["batch_size"]
     prior = kappa_from_paper(**PRIOR_LAW) * _n_params(scale, width) ** (PRIOR_LAW["exponent"] - 1)
@@ -96,7 +96,7 @@ def horizon_samples(scale: str, width: int) -> int:
 def horizon_fit(scale: str, law: Law | None = None) -> list[TrainConfig]:
     """Constant learning rate, every width, run well past its optimum (for the frontier)."""
     del law
-    return [_base(scale, width=w, samples=horizon_samples(scale, w), schedule="constant",
+    return [_base(scale, width=w, samples=horizon_fit_samples(scale, w), schedule="constant",
                   seeds=SEEDS[scale][:3], tags={"experiment": "horizon"})
             for w in HORIZON_WIDTHS[scale]]
 
@@ -105,7 +105,7 @@ def collapse(scale: str, law: Law) -> list[TrainConfig]:
     """Every width to its compute-optimal horizon, under each schedule of the paper."""
     return [_base(scale, width=w, samples=None, schedule=sched, decay_frac=frac,
                   tags={"experiment": "collapse", "variant": label}, **law.fields())
-            for label, sched, frac in SCHEDULES for w in WIDTHS[scale]]
+            for label, sched, frac in COLLAPSE_SCHEDULES for w in WIDTHS[scale]]
 
 
 def _n_params(scale: str, width: int) -> int:
@@ -136,7 +136,7 @@ def breakdown(scale: str, law: Law) -> list[TrainConfig]:
             for name, (extra, lw) in variants.items() for w in widths]
 
 
-def noise(scale: str, law: Law) -> list[TrainConfig]:
+def noise_runs(scale: str, law: Law) -> list[TrainConfig]:
     """Schedules at a few widths and horizons, with the gradient-noise trace logged."""
     widths = WIDTHS[scale]
     mid = widths[len(widths) // 2]
@@ -145,9 +145,9 @@ def noise(scale: str, law: Law) -> list[TrainConfig]:
                   noise_batches=16 if scale == "full" else 8,
                   tags={"experiment": "noise", "variant": label, "horizon": mult},
                   **law.fields(mult))
-            for w, mult in cases for label, sched, frac in SCHEDULES]
+            for w, mult in cases for label, sched, frac in COLLAPSE_SCHEDULES]
 
 
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
-    "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise,
+    "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise_runs,
 }

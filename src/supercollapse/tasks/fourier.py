@@ -1,32 +1,15 @@
-"""Data tasks, generated on the device: no dataset on disk.
-
-A task hands the engine two things: a stream of fresh training batches, indexed by
-``(seed, step)`` so that every run is reproducible, and a fixed held-out test set.
-The engine only relies on the small interface of :class:`Task`; new tasks (token
-streams for transformers, say) plug in by implementing it and registering a builder in
-:mod:`supercollapse.registry`.
-"""
+"""The paper's MLP task: regression onto a power-law Fourier target, generated on the device."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-class Task(Protocol):
-    """What the training engine needs from a task."""
-
-    def train_batch(self, key: jax.Array, batch_size: int) -> tuple[jax.Array, jax.Array]:
-        """A fresh minibatch ``(x, y)`` drawn with ``key``."""
-
-    def test_set(self) -> tuple[jax.Array, jax.Array]:
-        """The fixed held-out set ``(x, y)``."""
-
-    def loss(self, pred: jax.Array, y: jax.Array) -> jax.Array:
-        """Per-example loss."""
+if TYPE_CHECKING:
+    from ..train.config import TrainConfig
 
 
 def merge_modes(k: jax.Array, w: jax.Array, phase: jax.Array):
@@ -145,3 +128,11 @@ class PowerLawFourierTask:
     def spectrum(self) -> tuple[np.ndarray, np.ndarray]:
         """Wave-vector magnitudes ``|k_n|`` and powers ``w_n^2``, for plotting the spectrum."""
         return np.linalg.norm(np.asarray(self.k), axis=1), np.asarray(self.w) ** 2
+
+
+def build(cfg: TrainConfig) -> PowerLawFourierTask:
+    """The task of a config (the registry's builder)."""
+    return PowerLawFourierTask(input_dim=cfg.input_dim, n_modes=cfg.n_modes,
+                               exponent=cfg.task_exponent, target_seed=cfg.target_seed,
+                               test_seed=cfg.test_seed, n_test=cfg.n_test,
+                               chunk=cfg.eval_batch_size)

@@ -21,8 +21,8 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from .config import TrainConfig
-from .registry import build_model
+from ..models import build_model
+from ..train.config import TrainConfig
 from .schedules import schedule_multiplier
 
 
@@ -37,7 +37,7 @@ def _fan_ins(cfg: TrainConfig, width: int) -> dict:
 def lr_multipliers(cfg: TrainConfig, params) -> object:
     """Per-parameter multipliers of the peak learning rate (a pytree like ``params``).
 
-    >>> from supercollapse.config import TrainConfig
+    >>> from supercollapse.train.config import TrainConfig
     >>> cfg = TrainConfig(width=512, depth=1, samples=10**6)
     >>> model = build_model(cfg, jax.random.key(0))
     >>> m = lr_multipliers(cfg, nnx.state(model, nnx.Param))
@@ -75,7 +75,7 @@ def make_optimizer(cfg: TrainConfig, params, total_steps: int):
 
     Returns ``(optimizer, peak_lrs)`` where ``peak_lrs`` is the per-parameter peak learning
     rate :math:`\\eta\\, n_\\text{base}/n` (used for Adam's preconditioner in
-    :mod:`supercollapse.noise`).
+    :mod:`supercollapse.train.noise_traces`).
     """
     peak_lrs = jax.tree.map(lambda m: cfg.lr * m, lr_multipliers(cfg, params))
     warmup = int(round(cfg.warmup_frac * total_steps))

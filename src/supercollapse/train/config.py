@@ -102,7 +102,9 @@ class TrainConfig:
         def real(v: Any) -> bool:
             return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
-        from .registry import MODELS, TASKS  # late import: registry imports the builders
+        # the registries import JAX and the builders; loading a stored config does not need them
+        from ..models import MODELS, param_count
+        from ..tasks import TASKS
 
         need(self.task in TASKS, "task", f"unknown task; choose one of {sorted(TASKS)}")
         need(self.model in MODELS, "model", f"unknown model; choose one of {sorted(MODELS)}")
@@ -147,11 +149,39 @@ class TrainConfig:
              and len(set(self.seeds)) == len(self.seeds), "seeds",
              "must be a non-empty tuple of distinct non-negative integers")
 
-        from .horizon import horizon_steps  # late import: horizon imports this module
-        from .registry import param_count
-
-        horizon_steps(self, param_count(self))  # raises if shorter than one step
+        self.horizon_steps(param_count(self))  # raises if shorter than one step
         return self
+
+    # ---------------------------------------------------------------------------------
+    def horizon_samples(self, n_params: int) -> float:
+        """Number of training samples the config asks for, for a model of ``n_params``.
+
+        >>> TrainConfig(horizon_kappa=6.0, horizon_exponent=2.0).horizon_samples(1000)
+        1000.0
+        """
+        if self.samples is not None:
+            t = float(self.samples)
+        elif self.tokens_per_param is not None:
+            t = self.tokens_per_param * n_params
+        else:
+            t = self.horizon_kappa * n_params ** self.horizon_exponent / (6.0 * n_params)
+        return t * self.horizon_mult
+
+    def horizon_steps(self, n_params: int) -> int:
+        """Optimiser steps: ``ceil(samples / batch_size)``; at least one, or ConfigError.
+
+        >>> TrainConfig(samples=1000, batch_size=64).horizon_steps(1000)
+        16
+        """
+        t = self.horizon_samples(n_params)
+        steps = math.ceil(t / self.batch_size - 1e-9)
+        if t < self.batch_size:
+            name = next(n for n in HORIZON_FIELDS if getattr(self, n) is not None)
+            raise ConfigError(f"TrainConfig.{name}={getattr(self, name)!r}: the horizon "
+                              f"({t:.4g} samples for P={n_params}, "
+                              f"horizon_mult={self.horizon_mult}) is shorter than one step of "
+                              f"batch_size={self.batch_size}")
+        return steps
 
     # ---------------------------------------------------------------------------------
     def replace(self, **changes: Any) -> TrainConfig:

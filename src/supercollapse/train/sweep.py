@@ -14,9 +14,9 @@ from pathlib import Path
 
 import jax
 
+from ..results import load_run, run_path, save_run
 from .config import TrainConfig
 from .engine import train
-from .results import load_run, run_path, save_run
 
 
 @dataclass

@@ -14,14 +14,12 @@ The loop is deliberately small (nanoGPT/picodo style). What makes it fast:
 What is logged at each evaluation point (see :func:`train`): step, samples, compute
 (6 P t), learning rate, tau (summed learning rate), train loss (mean over the steps since
 the last evaluation), test loss, and optionally the traces of the minibatch covariance of
-the raw and the Adam-preconditioned gradient (:mod:`supercollapse.noise`).
+the raw and the Adam-preconditioned gradient (:mod:`supercollapse.train.noise_traces`).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -31,30 +29,15 @@ from flax import nnx
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from ..models import build_model, count_params
+from ..optim.optimizers import adam_preconditioner, make_optimizer
+from ..optim.schedules import schedule_multiplier
+from ..provenance import provenance
+from ..results import RunResult
+from ..tasks import build_task
 from .config import ConfigError, TrainConfig
-from .horizon import compute_flops, eval_steps, horizon_steps
-from .models import count_params
-from .noise import gradient_noise_traces
-from .optim import adam_preconditioner, make_optimizer
-from .provenance import provenance
-from .registry import build_model, build_task
-from .schedules import schedule_multiplier
-
-
-@dataclass
-class RunResult:
-    """Curves of one config, all seeds. Per-seed arrays have shape (n_seeds, n_evals)."""
-
-    config: TrainConfig
-    n_params: int
-    total_steps: int
-    curves: dict[str, np.ndarray]
-    diverged: np.ndarray
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def seeds(self) -> tuple[int, ...]:
-        return self.config.seeds
+from .horizon import compute_flops, eval_steps
+from .noise_traces import gradient_noise_traces
 
 
 def schedule_arrays(cfg: TrainConfig, total_steps: int, steps: np.ndarray):
@@ -96,7 +79,7 @@ class Trainer:
         task = build_task(cfg)
         models = [build_model(cfg, jax.random.fold_in(jax.random.key(s), 0)) for s in cfg.seeds]
         self.n_params = count_params(models[0])
-        self.total_steps = horizon_steps(cfg, self.n_params)
+        self.total_steps = cfg.horizon_steps(self.n_params)
         graphdef, first = nnx.split(models[0], nnx.Param)
         params = jax.tree.map(lambda *a: jnp.stack(a),
                               *[nnx.split(m, nnx.Param)[1] for m in models])

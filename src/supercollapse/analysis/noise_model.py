@@ -12,7 +12,7 @@ run* and ``alpha`` one number per task (the quadratic model gives 1/4; the paper
 CIFAR-5M and 0.26 on the MLP task). :func:`fit_noise_model` fits ``alpha`` in closed form.
 ``alpha`` depends on the convention for ``Tr Sigma``: the quadratic model's 1/4 is for the
 covariance of the *minibatch* gradient (the SDE noise); with the per-example trace (the
-minibatch covariance times the batch size ``B``, as :mod:`supercollapse.noise` records it) the
+minibatch covariance times the batch size ``B``, as :mod:`supercollapse.train.noise_traces` records it) the
 fitted ``alpha`` is ``B`` times smaller, about ``1 / (4 B)``.
 
 **Variance (Section 3.3, Appendix H).** Write the reducible loss of one seed as
@@ -430,7 +430,7 @@ def fit_collapse_deviation_coefficient(
     ``g`` is :func:`predicted_collapse_deviation` with ``coef = 1``; points with
     ``tau_hat < x_min`` or a non-finite ``delta`` are skipped. ``delta`` is a measured collapse
     deviation on the same evaluation points as ``lr_multiplier`` and ``tau`` (e.g.
-    :attr:`~supercollapse.collapse.CollapseResult.delta` on a grid of those points).
+    :attr:`~supercollapse.analysis.collapse.CollapseResult.delta` on a grid of those points).
 
     >>> m = np.linspace(1, 0, 50); tau = learning_rate_time(m)
     >>> d = 0.03 * predicted_collapse_deviation(m, tau)

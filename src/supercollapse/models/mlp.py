@@ -1,25 +1,16 @@
-"""Models in Flax NNX.
-
-The engine trains a model through three functions: build it from a config and a key,
-count its parameters, and apply it to a batch. New architectures (a transformer for
-token streams, say) plug in through :mod:`supercollapse.registry`.
-"""
+"""The paper's residual MLP, in Flax NNX."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
-import jax.numpy as jnp
 from flax import nnx
 
+from .layers import normal_init, rms_norm
 
-def rms_norm(h: jax.Array, eps: float = 1e-6) -> jax.Array:
-    r"""RMSNorm without a learned scale: :math:`h / \sqrt{\mathrm{mean}(h^2) + \epsilon}`."""
-    return h * jax.lax.rsqrt(jnp.mean(h * h, axis=-1, keepdims=True) + eps)
-
-
-def _normal(fan_in: int):
-    """Initialiser N(0, 1/fan_in)."""
-    return nnx.initializers.normal(stddev=fan_in ** -0.5)
+if TYPE_CHECKING:
+    from ..train.config import TrainConfig
 
 
 class ResidualBlock(nnx.Module):
@@ -30,7 +21,7 @@ class ResidualBlock(nnx.Module):
     """
 
     def __init__(self, width: int, multiplier: float, *, rngs: nnx.Rngs):
-        self.fc1 = nnx.Linear(width, width, use_bias=False, kernel_init=_normal(width), rngs=rngs)
+        self.fc1 = nnx.Linear(width, width, use_bias=False, kernel_init=normal_init(width), rngs=rngs)
         self.fc2 = nnx.Linear(width, width, use_bias=False,
                               kernel_init=nnx.initializers.zeros, rngs=rngs)
         self.multiplier = multiplier
@@ -54,7 +45,7 @@ class ResidualMLP(nnx.Module):
                  depth_multiplier: float | None = None, embed_multiplier: float = 1.0,
                  readout_multiplier: float = 1.0, rngs: nnx.Rngs):
         mult = 6.0 / depth if depth_multiplier is None else depth_multiplier
-        self.embed = nnx.Linear(in_dim, width, use_bias=False, kernel_init=_normal(in_dim),
+        self.embed = nnx.Linear(in_dim, width, use_bias=False, kernel_init=normal_init(in_dim),
                                 rngs=rngs)
         self.blocks = nnx.List([ResidualBlock(width, mult, rngs=rngs) for _ in range(depth)])
         self.readout = nnx.Linear(width, 1, use_bias=False,
@@ -69,6 +60,9 @@ class ResidualMLP(nnx.Module):
         return self.readout_multiplier * self.readout(rms_norm(h))[..., 0]
 
 
-def count_params(model: nnx.Module) -> int:
-    """Number of trainable parameters P."""
-    return sum(int(p.size) for p in jax.tree.leaves(nnx.state(model, nnx.Param)))
+def build(cfg: TrainConfig, width: int, key: jax.Array) -> ResidualMLP:
+    """The MLP of a config at ``width`` (the registry's builder)."""
+    return ResidualMLP(cfg.input_dim, width, depth=cfg.depth,
+                       depth_multiplier=cfg.depth_multiplier,
+                       embed_multiplier=cfg.embed_multiplier,
+                       readout_multiplier=cfg.readout_multiplier, rngs=nnx.Rngs(params=key))

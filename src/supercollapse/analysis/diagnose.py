@@ -7,7 +7,7 @@ normalised loss curves of all sizes fall on one curve more tightly than a single
 curves scatter between seeds (Qiu et al. 2025, Sections 2.5 and 5). :func:`check_scaling`
 measures that and says, in words, what to look at when it fails.
 
-Definitions (those of :mod:`supercollapse.collapse`; ``R = L - L0`` is the reducible loss,
+Definitions (those of :mod:`supercollapse.analysis.collapse`; ``R = L - L0`` is the reducible loss,
 ``x = c / c*(p)``)::
 
     l(x, p, w)   = R(x c*, p, w) / R(c*, p, w)                  normalised curve (Eq. 1)
@@ -60,8 +60,8 @@ class ScalingReport:
 
     Attributes:
         verdict: ``"supercollapse"``, ``"collapse"``, ``"broken"`` or ``"unknown"``.
-        summary: ``Delta`` against ``sigma`` over ``x_range`` (:class:`~supercollapse.collapse.CollapseSummary`).
-        result: the full collapse statistics (:class:`~supercollapse.collapse.CollapseResult`), for plots.
+        summary: ``Delta`` against ``sigma`` over ``x_range`` (:class:`~supercollapse.analysis.collapse.CollapseSummary`).
+        result: the full collapse statistics (:class:`~supercollapse.analysis.collapse.CollapseResult`), for plots.
         labels: one name per size (widths for runs, ``size i`` otherwise).
         sizes: parameter counts (NaN where unknown).
         n_seeds: seeds used per size after dropping diverged ones.
@@ -176,7 +176,7 @@ def check_scaling(
             pairs, one per size, ``losses`` of shape ``(n_seeds, n_points)`` (the format of
             :func:`supercollapse.results.ladder_curves`), each trained to its horizon.
         L0: irreducible loss (0 for a realisable task; else see
-            :func:`~supercollapse.collapse.fit_irreducible_loss`).
+            :func:`~supercollapse.analysis.collapse.fit_irreducible_loss`).
         c_star: per-size horizon; ``None`` takes each curve's last point.
         x_range: range of normalised compute ``x`` that is summarised.
         sizes, labels: parameter counts and names per size (pairs input only).

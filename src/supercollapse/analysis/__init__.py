@@ -1,0 +1,4 @@
+"""Analysis of stored curves, NumPy and SciPy only (no JAX): power-law fits (:mod:`.fits`),
+compute frontiers and horizon laws (:mod:`.frontier`), collapse metrics (:mod:`.collapse`),
+the noise model (:mod:`.noise_model`), theory (:mod:`.theory`) and the diagnostic
+:func:`~supercollapse.analysis.diagnose.check_scaling` (:mod:`.diagnose`)."""
