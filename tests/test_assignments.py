@@ -79,7 +79,7 @@ def grade(notebook: Path, bundle: Path):
 
 
 def test_three_parts_and_setup_cells_in_sync():
-    assert NAMES == ["part1_scaling_laws", "part2_collapse", "part3_noise_model"]
+    assert {"part1_scaling_laws", "part2_collapse", "part3_noise_model"} <= set(NAMES)
     assert build.main(["--check"]) == 0, "run: .venv/bin/python assignments/build.py --sync"
 
 
