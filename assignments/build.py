@@ -153,7 +153,7 @@ def build(master: Path, out: Path = DEFAULT_OUT) -> Path:
     The autograder bundle is renamed from otter's time-stamped name to ``autograder.zip``.
     Tests are not run here (``tests/test_assignments.py`` grades every assignment).
     """
-    dest = out / master.stem
+    dest = Path(out).resolve() / master.stem
     if dest.exists():
         shutil.rmtree(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
