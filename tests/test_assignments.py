@@ -9,8 +9,8 @@ in debug mode (a cell that raises fails the grading):
   every cell of the master that is not a solution or a test;
 * no solution line and no hidden test appears in what students get (notebook and tests/).
 
-The whole file takes about two minutes on two cores (two executions per assignment; only
-Part I trains a network, for a few seconds).
+The whole file takes one to three minutes on two cores, depending on their load (two executions
+per assignment; only Part I trains a network, for a few seconds).
 """
 
 from __future__ import annotations
