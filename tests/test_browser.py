@@ -134,7 +134,7 @@ def test_page_loads_nothing_from_other_hosts(page):
 
 def _executable(env: str, *names: str) -> str | None:
     if os.environ.get(env):
-        return os.environ[env]
+        return shutil.which(os.environ[env])
     return next((path for name in names if (path := shutil.which(name))), None)
 
 
