@@ -1,6 +1,7 @@
 # Scaling Collapse: build the book and test everything.
 #   make book   build the executable book into _build/html (executes the chapters, cached)
-#   make test   ruff, package tests + doctests, notebook tests (nbval), strict book build
+#   make test   ruff, package tests + doctests, notebook tests (nbval), strict book build,
+#               every page of that build in headless Chromium (offline)
 #   make venv   (re)create .venv; done automatically when pyproject.toml/constraints.txt change
 #   make assignments  build the classroom assignments into _build/assignments (otter-grader)
 #   make clean  remove build products (keeps .venv)
@@ -15,7 +16,7 @@ CHECK  := _build/check
 # Use the kernel spec of .venv even if the user has their own "python3" kernel.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: all venv book test lint unit nbval check-book assignments clean
+.PHONY: all venv book test lint unit nbval check-book browser assignments clean
 
 all: book
 
@@ -40,15 +41,15 @@ book: $(STAMP)
 	@test -f _build/html/index.html
 	@echo "Book built: _build/html/index.html"
 
-test: lint unit nbval check-book
+test: lint unit nbval check-book browser
 	@echo "All checks passed."
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Package tests (tests/) and the doctests of the package.
+# Package tests (tests/) and the doctests of the package (the browser tests run in `browser`).
 unit: $(STAMP)
-	$(BIN)/pytest tests --doctest-modules src/supercollapse
+	$(BIN)/pytest tests --doctest-modules src/supercollapse -m "not browser"
 
 # Every notebook must run without error; cells marked "# NBVAL_CHECK_OUTPUT" must reproduce
 # their stored outputs (after the substitutions of tests/nbval_sanitize.cfg).
@@ -69,6 +70,13 @@ check-book: $(STAMP)
 # (tests/test_assignments.py, part of `unit`).
 assignments: $(STAMP)
 	$(BIN)/python assignments/build.py --out _build/assignments
+# Every page of the strict build, opened offline in headless Chromium (tests/test_browser.py):
+# formulas typeset by the book's own MathJax, images loaded, no console error, solutions
+# closed, Colab links; screenshots in _build/browser/. Needs Debian's chromium and
+# chromium-driver (skipped with a hint where they are missing; .ci/run installs them as root).
+browser: check-book
+	rm -rf _build/browser
+	$(BIN)/pytest -m browser tests/test_browser.py
 
 clean:
 	rm -rf _build .jupyter_cache .pytest_cache .ruff_cache
