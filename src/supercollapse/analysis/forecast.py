@@ -1,4 +1,4 @@
-"""Collapse as a tool: forecast a run's final loss early, and raise an alarm when it leaves the curve.
+"""Collapse as a tool: forecast a run's final loss early; raise an alarm when it leaves the curve.
 
 Once a ladder of model sizes has collapsed, its universal curve is a forecast (Bergsma et al.,
 2025, "Scaling with Collapse", arXiv 2509.25087). Notation of :mod:`.collapse`: a run of size ``p``
@@ -24,7 +24,8 @@ Its error is ``e = mean_i [log l(x_i) - log l_u(x_i)]`` for a run whose own norm
 ``l``. Applying the same estimator to every curve of the ladder gives the uncertainty from the
 ladder's own spread, a relative error on ``R*``::
 
-    sigma_f^2 = k_n^2 E_p E_w [mean_i (log l(x_i, p, w) - log l_u(x_i))]^2,   k_n^2 = (n + 1) / (n - 1)
+    sigma_f^2 = k_n^2 E_p E_w [mean_i (log l(x_i, p, w) - log l_u(x_i))]^2
+    k_n^2     = (n + 1) / (n - 1)
 
 ``k_n`` (our choice) turns the spread of ``n`` sizes into a prediction error for a *new* size: a
 new draw differs from the mean of ``n`` draws with variance ``(1 + 1/n) v``, and the population
@@ -97,7 +98,7 @@ class UniversalCurve:
 
     @property
     def k_new(self) -> float:
-        """``k_n = ((n + 1) / (n - 1))^(1/2)``: the spread of ``n`` sizes as the error for a new one.
+        """``k_n = ((n + 1) / (n - 1))^(1/2)``: the spread of ``n`` sizes as a new size's error.
 
         >>> c = np.array([1.0, 2.0])
         >>> round(universal_curve([(c, 2 / c)] * 3, None, L0=0.0, n_x=2).k_new, 4)
@@ -131,7 +132,7 @@ class UniversalCurve:
         return out.reshape(rows.shape[:-1] + la.shape)
 
     def ladder_at(self, x: ArrayLike) -> NDArray[np.float64]:
-        """``log l(x, p, w) - log l_u(x)`` of every ladder curve, shape ``(n_sizes, n_seeds, n)``."""
+        """``log l(x, p, w) - log l_u(x)`` of each ladder curve, shape ``(n_sizes, n_seeds, n)``."""
         return self._interp(self.log_curves, x) - self._interp(self.ell_log[None], x)[0]
 
 
@@ -234,10 +235,11 @@ def predict_final_loss(
         log R*_hat = mean_i [log(L(x_i c*) - L0) - log l_u(x_i)]
         sigma_f^2  = k_n^2 E_p E_w [mean_i (log l(x_i, p, w) - log l_u(x_i))]^2
 
-    with ``k_n`` = :attr:`UniversalCurve.k_new` (the run is a new size), and ``L*_hat = L0 + R*_hat``, interval ``L0 + R*_hat exp(-+ n_sigma sigma_f)``. ``L0``
-    must be the one the universal curve was built with. ``window=1`` uses the last point only.
+    with ``k_n`` = :attr:`UniversalCurve.k_new` (the run is a new size), and
+    ``L*_hat = L0 + R*_hat``, interval ``L0 + R*_hat exp(-+ n_sigma sigma_f)``. ``L0`` must be
+    the one the universal curve was built with. ``window=1`` uses the last point only.
 
-    A run exactly on the universal curve ``l_u = 1/x`` with final loss 0.5 is predicted exactly
+    A run exactly on the universal curve ``l_u = 1/x`` with final loss 0.25 is predicted exactly
     from its first 20 %:
 
     >>> c = np.array([1.0, 2.0, 4.0, 8.0])
@@ -266,7 +268,7 @@ def extrapolate_power_law(
     c: ArrayLike, L: ArrayLike, c_star: float, L0: float, *, x_min: float = 0.0,
     window: float = 0.5,
 ) -> float:
-    """Naive forecast: fit ``L - L0 = a c^(-b)`` to the latest part of a partial curve, evaluate at ``c*``.
+    """Naive forecast: a power law ``L - L0 = a c^(-b)`` fitted to a partial curve, taken to ``c*``.
 
     Least squares of ``log(L - L0)`` on ``log c`` over the points with ``x = c / c*`` in
     ``[window x_last, x_last]`` (the same window as :func:`predict_final_loss`), then
@@ -331,7 +333,8 @@ def deviation_score(
         s_d(x)^2 = k_n^2 E_p E_w [log l(x, p, w) - log l_u(x) - e_ref(p, w)]^2
         z(x)     = d(x) / s_d(x)
 
-    with ``k_n`` = :attr:`UniversalCurve.k_new` and ``e_ref(p, w)`` the error of the same reference forecast on a ladder curve. Each
+    with ``k_n`` = :attr:`UniversalCurve.k_new` and ``e_ref(p, w)`` the error of the same
+    reference forecast on a ladder curve. Each
     ``z(x)`` uses only the run's points up to ``x``: it can be computed online. The alarm is
     the first ``x`` at which ``|z| > threshold`` holds at ``persist`` consecutive points.
 
