@@ -10,7 +10,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "supercollapse"
 JAX_FREE = ["supercollapse.results", "supercollapse.train.config", "supercollapse.analysis.fits",
             "supercollapse.analysis.frontier", "supercollapse.analysis.collapse",
-            "supercollapse.analysis.diagnose", "supercollapse.analysis.noise_model",
+            "supercollapse.analysis.diagnose", "supercollapse.analysis.forecast",
+            "supercollapse.analysis.noise_model",
             "supercollapse.analysis.theory", "supercollapse.plotting"]
 
 
