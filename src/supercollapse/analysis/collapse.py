@@ -252,8 +252,10 @@ def collapse_metrics(
     Args:
         curves: one ``(compute, losses)`` pair per model size, ``compute`` of shape
             ``(n_points,)`` (its own grid per size, e.g. irregular evaluation points) and
-            ``losses`` of shape ``(n_seeds, n_points)`` (1-D = one seed). Points at ``c = 0``
-            and seeds containing NaN or inf (diverged) are dropped.
+            ``losses`` of shape ``(n_seeds, n_points)`` (1-D = one seed). Each is cleaned by
+            :func:`~supercollapse.analysis.frontier.clean_curve`: points at ``c = 0``, diverged
+            seeds (NaN or blown up at the end) and isolated NaN evaluations are dropped,
+            repeated compute points merged.
         c_star: per-size horizon ``c*(p)`` from the horizon law; ``None`` uses each curve's last
             evaluation (the run was trained to its horizon). Do not take ``c*`` from the noisy
             curve itself.
