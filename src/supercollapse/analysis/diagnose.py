@@ -39,11 +39,12 @@ arguments of :func:`check_scaling`), and the verdict is the label of at least a 
 ``L = A t^-mu + B p^-nu`` the horizon ``t*(p) ∝ p^gamma`` with ``gamma = nu / mu`` balances the
 two terms at the ratio ``r = nu / mu``; a horizon exponent off by ``dg`` makes the ratio drift,
 ``r(p) = r (p / p_mid)^(-mu dg)``, and the normalised curves fan out,
-``l(x, p) = (r(p) x^-mu + 1) / (r(p) + 1)``. The fan slope this predicts per unit ``dg``, ``S``,
-turns the measured slope into an estimated exponent error ``dg = s / S`` (with the interval of
-``s``). ``mu`` and ``nu`` come from a two-term fit to constant-rate runs when given
-(``constant_runs``; these also give a refit of the horizon law), else from the ladder itself
-(``gamma`` from its horizons, ``nu`` from its final losses, ``mu = nu / gamma``). The
+``l(x, p) = (r(p) x^-mu + 1) / (r(p) + 1)``. The fan slope this predicts, ``s(dg)``
+(:func:`fan_slope`), is inverted: the estimated exponent error solves ``s(dg) = s`` measured,
+and the ends of the interval of ``s`` give its interval. ``mu`` and ``nu`` come from a two-term
+fit to constant-rate runs when given (``constant_runs``; these also give a refit of the horizon
+law), else from the ladder itself: its final losses ``B p^-nu (1 + r(p))`` give ``nu``, and
+``mu = nu / gamma*`` with ``gamma* = gamma_used - dg``, solved together with ``dg``. The
 learning-rate and parameterisation symptoms are named by patterns (our heuristics): larger
 models ending *worse* than smaller ones (a learning rate that does not transfer across widths:
 µP), and the largest model both the noisiest and the most deviating, or diverged seeds (a
@@ -58,6 +59,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import brentq
+from scipy.stats import norm
 
 from .collapse import (
     CollapseResult,
@@ -80,7 +83,9 @@ __all__ = [
     "HorizonPrescription",
     "ScalingReport",
     "check_scaling",
+    "exponent_error",
     "fan_sensitivity",
+    "fan_slope",
     "ladder_from_runs",
 ]
 
@@ -118,9 +123,10 @@ class HorizonPrescription:
         fan: whether the interval of ``s`` excludes 0.
         mu, nu: exponents of the two-term model used; ``gamma = nu / mu``.
         source: where ``mu`` and ``nu`` came from.
-        sensitivity: ``S = ds / d(dg)``, the slope the theory predicts per unit exponent error.
+        sensitivity: ``S = ds / d(dg)`` at ``dg = 0``: the slope per unit exponent error.
         exponent_used: ``1 + gamma`` of the ladder, the slope of ``ln c*`` against ``ln p``.
-        error: estimated exponent error ``dg = s / S`` (used minus optimal), with interval.
+        error: estimated exponent error ``dg`` (used minus optimal), the solution of
+            ``fan_slope(dg) = s``, with the interval of ``s`` carried through.
         suggested: ``exponent_used - error``: the exponent that removes the fan.
         refit: the horizon law refitted from constant-rate runs (``None`` without them).
         refit_interval: seed-bootstrap interval of the refitted exponent ``1 + gamma``.
@@ -139,22 +145,20 @@ class HorizonPrescription:
     refit_interval: tuple[float, float] | None = None
 
 
-def fan_sensitivity(mu: float, nu: float, sizes: ArrayLike, x: ArrayLike,
-                    x_range: tuple[float, float] = (0.2, 1.0), h: float = 1e-3) -> float:
-    """Fan slope per unit error of the horizon exponent, from the two-term theory.
+def fan_slope(mu: float, nu: float, sizes: ArrayLike, x: ArrayLike, dg: float,
+              x_range: tuple[float, float] = (0.2, 1.0)) -> float:
+    """Fan slope of the two-term theory when the horizon exponent is off by ``dg``.
 
-    For ``L = A t^-mu + B p^-nu`` with the horizon exponent off by ``dg`` (pinned at the
-    geometric mean size ``p_mid``), ``l(x, p) = (r(p) x^-mu + 1) / (r(p) + 1)`` with
-    ``r(p) = (nu / mu) (p / p_mid)^(-mu dg)`` (paper, Eq. 7; chapter 5). The offsets
-    ``<l(x, p) / mean_p l(x) - 1>_x`` over ``x_range`` on the grid ``x``, regressed on ``ln p``,
-    give a slope ``s(dg)``; this returns ``S = ds/d(dg)`` at ``dg = 0`` (central difference
-    with step ``h``). A too-long horizon for large models (``dg > 0``) lowers their curves:
-    ``S < 0``.
+    For ``L = A t^-mu + B p^-nu`` with the horizon ``t(p) ∝ p^(nu/mu + dg)`` (pinned to the
+    optimum at the geometric mean size ``p_mid``), the normalised curves are
+    ``l(x, p) = (r(p) x^-mu + 1) / (r(p) + 1)`` with ``r(p) = (nu / mu) (p / p_mid)^(-mu dg)``
+    (paper, Eq. 7; chapter 5). Returns the slope of the offsets
+    ``<l(x, p) / mean_p l(x) - 1>_x`` (averaged over ``x_range`` on the grid ``x``) against
+    ``ln p``. A too-long horizon for large models (``dg > 0``) lowers their curves: slope < 0.
 
     >>> x = np.geomspace(0.01, 1, 200)
-    >>> S = fan_sensitivity(0.5, 0.5, [1e2, 1e3, 1e4], x)
-    >>> S < 0, round(S / fan_sensitivity(0.5, 0.5, [1e2, 1e4], x), 6)  # depends on ln p only
-    (True, 1.0)
+    >>> fan_slope(0.5, 0.5, [1e2, 1e3, 1e4], x, 0.0), fan_slope(0.5, 0.5, [1e2, 1e4], x, 0.1) < 0
+    (0.0, True)
     """
     if not (mu > 0 and nu > 0):
         raise ValueError(f"need mu > 0 and nu > 0, got mu={mu}, nu={nu}")
@@ -163,14 +167,46 @@ def fan_sensitivity(mu: float, nu: float, sizes: ArrayLike, x: ArrayLike,
     if not np.any(u != 0):
         raise ValueError("need at least 2 distinct sizes")
     x = np.asarray(x, dtype=float)
+    r = nu / mu * np.exp(-mu * dg * u)[:, None]
+    ell = (r * x**-mu + 1) / (r + 1)
+    off = x_average(x, ell / ell.mean(axis=0) - 1, *x_range)
+    return float(np.sum(u * off) / np.sum(u * u))
 
-    def slope(dg: float) -> float:
-        r = nu / mu * np.exp(-mu * dg * u)[:, None]
-        ell = (r * x**-mu + 1) / (r + 1)
-        off = x_average(x, ell / ell.mean(axis=0) - 1, *x_range)
-        return float(np.sum(u * off) / np.sum(u * u))
 
-    return (slope(h) - slope(-h)) / (2 * h)
+def fan_sensitivity(mu: float, nu: float, sizes: ArrayLike, x: ArrayLike,
+                    x_range: tuple[float, float] = (0.2, 1.0), h: float = 1e-3) -> float:
+    """``S = d slope / d(dg)`` at ``dg = 0`` (:func:`fan_slope`; central difference, step ``h``).
+
+    >>> x = np.geomspace(0.01, 1, 200)
+    >>> S = fan_sensitivity(0.5, 0.5, [1e2, 1e3, 1e4], x)
+    >>> S < 0, round(S / fan_sensitivity(0.5, 0.5, [1e2, 1e4], x), 6)  # depends on ln p only
+    (True, 1.0)
+    """
+    return (fan_slope(mu, nu, sizes, x, h, x_range)
+            - fan_slope(mu, nu, sizes, x, -h, x_range)) / (2 * h)
+
+
+def exponent_error(slope: float, mu: float, nu: float, sizes: ArrayLike, x: ArrayLike,
+                   x_range: tuple[float, float] = (0.2, 1.0)) -> float:
+    """The horizon-exponent error ``dg`` whose two-term fan has the measured ``slope``.
+
+    Solves ``fan_slope(dg) = slope`` (Brent's method, ``|dg| <= 2 nu / mu``; the slope falls
+    monotonically with ``dg`` there); NaN when the slope is out of that range.
+
+    >>> x = np.geomspace(0.01, 1, 200)
+    >>> s = fan_slope(0.4, 0.3, [1e4, 1e5, 1e6], x, 0.2)
+    >>> round(exponent_error(s, 0.4, 0.3, [1e4, 1e5, 1e6], x), 9)
+    0.2
+    """
+    bound = 2 * nu / mu
+
+    def f(dg: float) -> float:
+        return fan_slope(mu, nu, sizes, x, dg, x_range) - slope
+
+    lo, hi = f(-bound), f(bound)
+    if not np.isfinite(slope) or lo * hi > 0:
+        return float("nan")
+    return float(brentq(f, -bound, bound, xtol=1e-12))
 
 
 @dataclass(frozen=True)
@@ -539,8 +575,12 @@ def _horizon(res: CollapseResult, sizes: NDArray[np.float64], L0: float, dev: ND
         mu, nu = two.mu, two.nu
         source = f"two-term fit to {len(samp)} constant-rate runs"
         refit = fit_horizon_law(compute_frontier(comp))
-        boot = bootstrap_horizon_law(comp, n_bootstrap=100, seed=seed)
-        lo, hi = np.quantile(boot.gamma, [(1 - level) / 2, (1 + level) / 2])
+        try:  # seed bootstrap of the refit (chapter 2), or its OLS error with one seed
+            boot = bootstrap_horizon_law(comp, n_bootstrap=100, seed=seed)
+            lo, hi = np.quantile(boot.gamma, [(1 - level) / 2, (1 + level) / 2])
+        except ValueError:
+            z = float(norm.ppf((1 + level) / 2))
+            lo, hi = refit.gamma - z * refit.gamma_err, refit.gamma + z * refit.gamma_err
         refit_interval = (float(1 + lo), float(1 + hi))
     else:
         gamma_used = exponent_used - 1
@@ -552,9 +592,25 @@ def _horizon(res: CollapseResult, sizes: NDArray[np.float64], L0: float, dev: ND
         if not nu > 0.05:  # final losses that hardly fall with size: no two-term reading
             return None
         mu = nu / gamma_used
-        source = "the ladder itself (gamma from its horizons, nu from its final losses)"
+        log_end = np.log(np.nanmean(end, axis=1))
+        for _ in range(100):
+            # Solve together: dg from the fan given (mu, nu); gamma* = gamma_used - dg; the end
+            # losses B p^-nu (1 + r(p)), r(p) = (nu/mu) (p/p_mid)^(-mu dg), give nu; mu = nu/gamma*.
+            dg = exponent_error(slope.value, mu, nu, sizes, res.x, x_range)
+            if not (np.isfinite(dg) and gamma_used - dg > 0):
+                break
+            r_p = nu / mu * np.exp(-mu * dg * u)
+            nu = -float(np.polyfit(lnp, log_end - np.log1p(r_p), 1)[0])
+            if not nu > 0.05:
+                return None
+            mu, mu_old = nu / (gamma_used - dg), mu
+            if abs(mu - mu_old) < 1e-10 * mu:
+                break
+        source = "the ladder itself (its final losses and horizons)"
     S = fan_sensitivity(mu, nu, sizes, res.x, x_range)
-    err = Estimate(slope.value / S, *sorted((slope.lo / S, slope.hi / S)))
+    dg = [exponent_error(v, mu, nu, sizes, res.x, x_range)
+          for v in (slope.value, slope.lo, slope.hi)]
+    err = Estimate(dg[0], *sorted(dg[1:]))
     suggested = Estimate(exponent_used - err.value, exponent_used - err.hi,
                          exponent_used - err.lo)
     return HorizonPrescription(
