@@ -1,6 +1,6 @@
 # Scaling Collapse: build the book and test everything.
 #   make book   build the executable book into _build/html (executes the chapters, cached)
-#   make test   ruff, package tests + doctests, notebook tests (nbval), strict book build
+#   make test   ruff, package tests + doctests, the SIMD check, notebook tests (nbval), strict book build
 #   make venv   (re)create .venv; done automatically when pyproject.toml/constraints.txt change
 #   make clean  remove build products (keeps .venv)
 # Only Python >= 3.11 and make are needed; everything is installed into .venv.
@@ -14,7 +14,7 @@ CHECK  := _build/check
 # Use the kernel spec of .venv even if the user has their own "python3" kernel.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: all venv book test lint unit nbval check-book clean
+.PHONY: all venv book test lint unit simd nbval check-book clean
 
 all: book
 
@@ -39,7 +39,7 @@ book: $(STAMP)
 	@test -f _build/html/index.html
 	@echo "Book built: _build/html/index.html"
 
-test: lint unit nbval check-book
+test: lint unit simd nbval check-book
 	@echo "All checks passed."
 
 lint: $(STAMP)
@@ -47,7 +47,13 @@ lint: $(STAMP)
 
 # Package tests (tests/) and the doctests of the package.
 unit: $(STAMP)
-	$(BIN)/pytest tests --doctest-modules src/supercollapse
+	$(BIN)/pytest tests -m "not simd" --doctest-modules src/supercollapse
+
+# The numbers behind the checked cells that only read results/ must not depend on the CPU:
+# computed twice, with NumPy's SIMD dispatch as found and narrowed to its baseline, they must
+# agree to a relative 1e-6 (tests/test_simd.py).
+simd: $(STAMP)
+	$(BIN)/pytest tests/test_simd.py -m simd
 
 # Every notebook must run without error; cells marked "# NBVAL_CHECK_OUTPUT" must reproduce
 # their stored outputs (after the substitutions of tests/nbval_sanitize.cfg).
