@@ -150,7 +150,7 @@ def fit_irreducible_loss(
     compute-optimal scaling law ``L0 + a c^(-b)`` is fitted to the final losses of the runs
     trained to ``c*(p)`` (seed-averaged), and its ``L0`` is the irreducible loss used in the
     normalisation. The fit is :func:`~supercollapse.analysis.fits.fit_power_law_offset` (Huber loss on log
-    residuals, several starts, ``0 <= L0 < min L``); ``fit_kwargs`` are passed on. It needs at
+    residuals, ``L0`` profiled, ``0 <= L0 < min L``); ``fit_kwargs`` are passed on. It needs at
     least four sizes; with few sizes the bootstrap error ``L0_err`` is large, and the collapse
     is sensitive to ``L0`` (paper, Figure 2), so report it.
 
