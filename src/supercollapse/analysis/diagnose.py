@@ -26,14 +26,19 @@ and, over ``x_range`` (default ``[0.2, 1)``; ``x = 1`` is trivial since ``l(1) =
 * leave-one-out: ``gain_p = 1 - mean Delta_{-p} / mean Delta`` (``Delta_{-p}``: the ladder
   without size ``p``); the size with the largest gain deviates most.
 
-**Certainty.** The statistics are bootstrapped (``n_bootstrap`` draws, seeded): each draw
-resamples the seeds of every size with replacement and, with three sizes or more, the sizes
-too. Intervals are percentile intervals at level ``confidence``; the per-size offsets resample
-seeds only. Each draw is classified by the thresholds (``"supercollapse"`` when ``frac_below >=
-0.75``, else ``"collapse"`` when ``median_ratio <= 1.5``, else ``"broken"``: our choices,
-arguments of :func:`check_scaling`), and the verdict is the label of at least a fraction
-``confidence`` of the draws, or ``"borderline"`` (the report names the labels in play). It is
-``"unknown"`` without a noise floor (fewer than two seeds, or identical seeds).
+**Certainty.** The statistics are bootstrapped (``n_bootstrap`` draws, seeded). The verdict
+statistics, ``Delta`` and ``sigma`` and the per-size offsets come from draws that resample every
+size's seeds with replacement (the verdict is about the seed noise of this ladder); the fan slope
+from draws that also resample the sizes (with three sizes or more), so that its interval covers
+how single sizes scatter about a straight line. Resampling a few seeds with replacement biases
+``Delta`` up and ``sigma`` down, so the draws of ``frac_below`` and ``median_ratio`` are
+re-centred on the point estimates (a median shift; the ratio in log space). Intervals are
+percentile intervals at level ``confidence``. Each draw is classified by the thresholds
+(``"supercollapse"`` when ``frac_below >= 0.75``, else ``"collapse"`` when ``median_ratio <=
+1.5``, else ``"broken"``: our choices, arguments of :func:`check_scaling`), and the verdict is
+the label of at least a fraction ``confidence`` of the draws, or ``"borderline"`` (the report
+names the labels in play and their shares). It is ``"unknown"`` without a noise floor (fewer
+than two seeds, or identical seeds).
 
 **Prescription.** A fan is read with the two-term theory of chapter 5 (paper, Eqs. 5-7): for
 ``L = A t^-mu + B p^-nu`` the horizon ``t*(p) ∝ p^gamma`` with ``gamma = nu / mu`` balances the
