@@ -1,7 +1,7 @@
 # Scaling Collapse: build the book and test everything.
 #   make book   build the executable book into _build/html (executes the chapters, cached)
-#   make test   ruff, package tests + doctests, notebook tests (nbval), strict book build,
-#               every page of that build in headless Chromium (offline)
+#   make test   ruff, package tests + doctests, the SIMD check, notebook tests (nbval), strict book
+#               build, every page of that build in headless Chromium (offline)
 #   make venv   (re)create .venv; done automatically when pyproject.toml/constraints.txt change
 #   make assignments  build the classroom assignments into _build/assignments (otter-grader)
 #   make clean  remove build products (keeps .venv)
@@ -16,7 +16,7 @@ CHECK  := _build/check
 # Use the kernel spec of .venv even if the user has their own "python3" kernel.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: all venv book test lint unit nbval check-book browser assignments clean
+.PHONY: all venv book test lint unit simd nbval check-book browser assignments clean
 
 all: book
 
@@ -41,7 +41,7 @@ book: $(STAMP)
 	@test -f _build/html/index.html
 	@echo "Book built: _build/html/index.html"
 
-test: lint unit nbval check-book browser
+test: lint unit simd nbval check-book browser
 	@echo "All checks passed."
 
 lint: $(STAMP)
@@ -49,7 +49,13 @@ lint: $(STAMP)
 
 # Package tests (tests/) and the doctests of the package (the browser tests run in `browser`).
 unit: $(STAMP)
-	$(BIN)/pytest tests --doctest-modules src/supercollapse -m "not browser"
+	$(BIN)/pytest tests --doctest-modules src/supercollapse -m "not browser and not simd"
+
+# The numbers behind the checked cells that only read results/ must not depend on the CPU:
+# computed twice, with NumPy's SIMD dispatch as found and narrowed to its baseline, they must
+# agree to a relative 1e-6 (tests/test_simd.py).
+simd: $(STAMP)
+	$(BIN)/pytest tests/test_simd.py -m simd
 
 # Every notebook must run without error; cells marked "# NBVAL_CHECK_OUTPUT" must reproduce
 # their stored outputs (after the substitutions of tests/nbval_sanitize.cfg).

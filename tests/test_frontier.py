@@ -49,18 +49,19 @@ def test_absent_outside_range_and_censoring():
 
 def test_bad_input():
     c = np.logspace(0, 2, 5)
+    L = 1.0 / c  # a falling loss
     with pytest.raises(ValueError, match="at least 2 model sizes"):
-        compute_frontier({1.0: (c, c)})
+        compute_frontier({1.0: (c, L)})
     with pytest.raises(ValueError, match="positive"):
-        compute_frontier({1.0: (c - 2, c), 2.0: (c, c)})
+        compute_frontier({1.0: (c - 2, L), 2.0: (c, L)})
     with pytest.raises(ValueError, match="NaN"):
-        compute_frontier({1.0: (c, c * np.nan), 2.0: (c, c)})
+        compute_frontier({1.0: (c, L * np.nan), 2.0: (c, L)})
     with pytest.raises(ValueError, match="does not match"):
-        compute_frontier({1.0: (c, c[:-1]), 2.0: (c, c)})
+        compute_frontier({1.0: (c, L[:-1]), 2.0: (c, L)})
     with pytest.raises(ValueError, match="equal shape"):
         fit_horizon_law([1.0, 2.0], [1.0])
     with pytest.raises(ValueError, match="2 seeds"):
-        bootstrap_horizon_law({1.0: (c, c), 2.0: (c, c)})
+        bootstrap_horizon_law({1.0: (c, L), 2.0: (c, L)})
 
 
 def test_noisy_seeds_irregular_grids_and_bootstrap():

@@ -150,7 +150,7 @@ def fit_irreducible_loss(
     compute-optimal scaling law ``L0 + a c^(-b)`` is fitted to the final losses of the runs
     trained to ``c*(p)`` (seed-averaged), and its ``L0`` is the irreducible loss used in the
     normalisation. The fit is :func:`~supercollapse.analysis.fits.fit_power_law_offset` (Huber loss on log
-    residuals, several starts, ``0 <= L0 < min L``); ``fit_kwargs`` are passed on. It needs at
+    residuals, ``L0`` profiled, ``0 <= L0 < min L``); ``fit_kwargs`` are passed on. It needs at
     least four sizes; with few sizes the bootstrap error ``L0_err`` is large, and the collapse
     is sensitive to ``L0`` (paper, Figure 2), so report it.
 
@@ -252,8 +252,10 @@ def collapse_metrics(
     Args:
         curves: one ``(compute, losses)`` pair per model size, ``compute`` of shape
             ``(n_points,)`` (its own grid per size, e.g. irregular evaluation points) and
-            ``losses`` of shape ``(n_seeds, n_points)`` (1-D = one seed). Points at ``c = 0``
-            and seeds containing NaN or inf (diverged) are dropped.
+            ``losses`` of shape ``(n_seeds, n_points)`` (1-D = one seed). Each is cleaned by
+            :func:`~supercollapse.analysis.frontier.clean_curve`: points at ``c = 0``, diverged
+            seeds (NaN or blown up at the end) and isolated NaN evaluations are dropped,
+            repeated compute points merged.
         c_star: per-size horizon ``c*(p)`` from the horizon law; ``None`` uses each curve's last
             evaluation (the run was trained to its horizon). Do not take ``c*`` from the noisy
             curve itself.

@@ -22,10 +22,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "CleanCurve",
     "Frontier",
     "HorizonBootstrap",
     "HorizonLaw",
     "bootstrap_horizon_law",
+    "clean_curve",
     "compute_frontier",
     "fit_horizon_law",
 ]
@@ -84,17 +86,61 @@ class Frontier:
         return np.isfinite(self.c_star) & ~self.censored
 
 
-def _clean_curve(
-    name: str, c: ArrayLike, L: ArrayLike, *, sort: bool = False
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Validate one ``(compute, loss)`` pair; return ``c`` and ``L`` as ``(n_seeds, n_points)``.
+@dataclass(frozen=True)
+class CleanCurve:
+    """One size's curve after :func:`clean_curve`.
 
-    Points at ``c = 0`` (the evaluation before the first step) are dropped, since ``x = 0`` has
-    no logarithm. Seeds (rows) with any NaN or inf are dropped (diverged seeds). With ``sort``
-    the points are first put in order of compute; otherwise they must already be.
+    Attributes:
+        compute: strictly increasing compute, shape ``(n_points,)`` (no ``c = 0``).
+        losses: the seeds kept, shape ``(n_kept, n_points)``, all finite.
+        diverged: per input seed, whether it was dropped as diverged.
+        n_merged: evaluations merged into another at the same compute (repeated log lines).
+        n_dropped_points: evaluations dropped because a kept seed was NaN or inf there.
+    """
+
+    compute: NDArray[np.float64]
+    losses: NDArray[np.float64]
+    diverged: NDArray[np.bool_]
+    n_merged: int
+    n_dropped_points: int
+
+
+def _as_2d(name: str, L: ArrayLike) -> NDArray[np.float64]:
+    """``L`` as a float array ``(n_seeds, n_points)``; a clear error for ragged seeds."""
+    try:
+        arr = np.asarray(L, dtype=float)
+    except ValueError as err:  # inhomogeneous nested lists
+        lengths = [len(row) for row in L] if hasattr(L, "__iter__") else []  # type: ignore[arg-type]
+        raise ValueError(f"{name}: the seeds have different numbers of evaluations {lengths}; "
+                         "pass the losses as one (seeds, evaluations) array on the compute grid "
+                         "they share (cut them to a common length, or pass the sizes' seeds "
+                         "on a common grid)") from err
+    return np.atleast_2d(arr)
+
+
+def clean_curve(
+    name: str, c: ArrayLike, L: ArrayLike, *, sort: bool = False, blowup: float = 10.0
+) -> CleanCurve:
+    """Validate one ``(compute, loss)`` pair as real training logs come, and clean it.
+
+    * Points at ``c = 0`` (the evaluation before the first step) are dropped (``x = 0`` has no
+      logarithm). With ``sort`` the points are first put in order of compute; otherwise
+      compute must not decrease.
+    * Repeated compute points (an evaluation logged twice) are merged: their losses averaged.
+    * A seed is *diverged*, and dropped, only when its loss is NaN or inf at the last
+      evaluation, or ends more than ``blowup`` times above its own minimum (it blew up and
+      stayed up).
+    * An isolated NaN or inf in a kept seed drops that evaluation (for every seed of the size).
+
+    >>> cc = clean_curve("size 0", [0, 1, 2, 2, 3, 4],
+    ...                  [[9, 3, 2, 2, np.nan, 1], [9, 3, 2, 2, 1.5, 1], [9, 3, 5, 7, 8, np.nan]])
+    >>> cc.compute.tolist(), cc.losses.tolist(), cc.diverged.tolist()
+    ([1.0, 2.0, 4.0], [[3.0, 2.0, 1.0], [3.0, 2.0, 1.0]], [False, False, True])
+    >>> cc.n_merged, cc.n_dropped_points
+    (1, 1)
     """
     c = np.asarray(c, dtype=float)
-    L = np.atleast_2d(np.asarray(L, dtype=float))
+    L = _as_2d(name, L)
     if c.ndim != 1 or L.ndim != 2 or L.shape[1] != c.size:
         raise ValueError(f"{name}: compute shape {c.shape} does not match loss shape {L.shape}")
     if not np.all(np.isfinite(c)):
@@ -104,14 +150,45 @@ def _clean_curve(
     keep = c > 0
     c, L = c[keep], L[:, keep]
     if sort:
-        order = np.argsort(c)
+        order = np.argsort(c, kind="stable")
         c, L = c[order], L[:, order]
-    if c.size < 2 or np.any(np.diff(c) <= 0):
+    if np.any(np.diff(c) < 0):
+        raise ValueError(f"{name}: compute must increase (pass sort=True to sort it)")
+    # Merge repeated compute points: average each group's finite losses.
+    first = np.r_[True, np.diff(c) > 0]
+    n_merged = int(c.size - first.sum())
+    if n_merged:
+        group = np.cumsum(first) - 1
+        fin = np.isfinite(L)
+        total = np.zeros((L.shape[0], int(first.sum())))
+        count = np.zeros_like(total)
+        np.add.at(total.T, group, np.where(fin, L, 0.0).T)
+        np.add.at(count.T, group, fin.T.astype(float))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            L = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        c = c[first]
+    if c.size < 2:
         raise ValueError(f"{name}: compute must be strictly increasing with at least 2 points")
-    L = L[np.all(np.isfinite(L), axis=1)]
-    if L.shape[0] == 0:
-        raise ValueError(f"{name}: every seed contains NaN or inf")
-    return c, L
+    with np.errstate(invalid="ignore"):
+        best = np.array([np.nanmin(row) if np.isfinite(row).any() else np.nan for row in L])
+        diverged = ~np.isfinite(L[:, -1]) | ~(L[:, -1] <= blowup * np.abs(best))
+    if np.all(diverged):
+        raise ValueError(f"{name}: every seed diverged (NaN or inf, or blown up, at the end)")
+    L = L[~diverged]
+    ok = np.all(np.isfinite(L), axis=0)
+    n_dropped = int(ok.size - ok.sum())
+    c, L = c[ok], L[:, ok]
+    if c.size < 2:
+        raise ValueError(f"{name}: fewer than 2 evaluations are finite in every kept seed")
+    return CleanCurve(c, L, diverged, n_merged, n_dropped)
+
+
+def _clean_curve(
+    name: str, c: ArrayLike, L: ArrayLike, *, sort: bool = False
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`clean_curve`'s compute and kept losses ``(n_seeds, n_points)``."""
+    cc = clean_curve(name, c, L, sort=sort)
+    return cc.compute, cc.losses
 
 
 def _as_curves(
@@ -119,11 +196,13 @@ def _as_curves(
 ) -> list[tuple[float, NDArray[np.float64], NDArray[np.float64]]]:
     """Validate and normalise the input to ``[(p, c, L)]`` sorted by ``p``.
 
-    Points at ``c = 0`` (the evaluation before the first step) are dropped; 2-D losses
-    ``(n_seeds, n_points)`` lose their seeds containing NaN or inf (diverged) and are then
-    seed-averaged (``average=True``) or returned as 2-D arrays.
+    Each curve is cleaned by :func:`clean_curve` (points at ``c = 0`` dropped, repeated compute
+    points merged, diverged seeds and isolated NaN evaluations dropped); 2-D losses
+    ``(n_seeds, n_points)`` are then seed-averaged (``average=True``) or returned as 2-D arrays.
     """
     items = list(curves.items()) if isinstance(curves, Mapping) else list(curves)
+    if len(items) < 2:
+        raise ValueError(f"need curves for at least 2 model sizes, got {len(items)}")
     out = []
     for item in items:
         if isinstance(curves, Mapping):
@@ -155,8 +234,8 @@ def compute_frontier(curves: Curves, *, n_grid: int = 400, method: str = "midpoi
     spanning all curves; outside a curve's own compute range that size is absent.
     ``curves`` maps each size ``p`` to ``(compute, loss)`` (or is a list of ``(p, compute,
     loss)``), every size on its own, possibly irregular, compute grid. 2-D losses
-    ``(n_seeds, n_points)`` are seed-averaged first, after dropping diverged seeds (any NaN or
-    inf); points at ``c = 0`` are dropped.
+    ``(n_seeds, n_points)`` are seed-averaged first, after :func:`clean_curve` (diverged seeds,
+    isolated NaN evaluations and points at ``c = 0`` dropped, repeated compute points merged).
 
     The paper's notebooks take ``c*(p)`` as the point where the size's curve touches the
     envelope. With a discrete set of sizes the curve *is* the envelope over an interval, so a

@@ -1,0 +1,82 @@
+"""The numbers behind the book's checked cells that only read results/, as one JSON dict.
+
+Run by tests/test_simd.py twice, with NumPy's SIMD dispatch as found and narrowed to its
+baseline; every value must agree to far below the digits the chapters print. Usage::
+
+    python tests/simd_values.py OUT.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+
+from supercollapse.analysis.collapse import fit_irreducible_loss
+from supercollapse.analysis.diagnose import check_scaling
+from supercollapse.analysis.fits import fit_power_law_offset
+from supercollapse.analysis.frontier import bootstrap_horizon_law, compute_frontier, fit_horizon_law
+from supercollapse.analysis.theory import fit_two_term
+from supercollapse.paths import results_dir
+from supercollapse.results import ladder_curves, load_sweep
+
+
+def frontier_points(fr, n=24):
+    """Chapter 1: about n log-spaced frontier points from where the first uncensored size leads."""
+    first = np.flatnonzero(fr.usable())[0]
+    in_range = (fr.compute >= fr.interval_lo[first]) & np.isfinite(fr.loss)
+    pick = np.unique(np.linspace(0, in_range.sum() - 1, n).round().astype(int))
+    return fr.compute[in_range][pick], fr.loss[in_range][pick]
+
+
+def fit_values(fit) -> list[float]:
+    return [fit.a, fit.b, fit.L0, fit.r2_log, fit.a_err, fit.b_err, fit.L0_err]
+
+
+def values() -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    horizon = load_sweep("horizon")["constant"]
+    sizes = [float(r.n_params) for r in horizon]
+    curves = dict(zip(sizes, ladder_curves(horizon), strict=True))
+    fr = compute_frontier(curves)
+    c_fit, L_fit = frontier_points(fr)
+    with np.errstate(over="ignore", invalid="ignore"):  # chapter 1, frontier fits
+        out["ch1 L0 free"] = fit_values(fit_power_law_offset(c_fit, L_fit, n_bootstrap=20))
+        out["ch1 L0 = 0"] = fit_values(fit_power_law_offset(c_fit, L_fit, L0=0.0, n_bootstrap=20))
+    law = fit_horizon_law(fr)  # chapter 2, horizon law and its seed bootstrap
+    boot = bootstrap_horizon_law(curves, n_bootstrap=200, seed=0)
+    out["ch2 law"] = [law.kappa, law.gamma, law.gamma_err, law.log_kappa_err, law.r2_log]
+    out["ch2 bootstrap"] = [boot.gamma_err, *np.quantile(boot.gamma, [0.05, 0.95])]
+    sweep = load_sweep("collapse")  # chapter 4, end-point fits
+    for name, runs in sorted(sweep.items()):
+        cur = ladder_curves(runs)
+        out[f"ch4 L0 fit {name}"] = fit_values(fit_irreducible_loss(cur, n_bootstrap=0))
+        cs = np.array([c[-1] for c, _ in cur])
+        L_end = np.array([L[:, -1].mean() for _, L in cur])
+        out[f"ch4 L0 = 0 {name}"] = fit_values(fit_power_law_offset(cs, L_end, L0=0.0, n_bootstrap=0))
+    two = fit_two_term({p: (r.curves["samples"], r.curves["test_loss"])  # chapter 5
+                        for p, r in zip(sizes, horizon, strict=True)})
+    out["ch5 two-term"] = [two.mu, two.nu, two.rms, two.model.optimal_samples(93024.0)]
+    stored = json.loads((results_dir() / "full" / "law.json").read_text())
+    lo, hi = min(stored["sizes"]), max(stored["sizes"])
+    ladders = {"correct": sweep["linear"], "constant": sweep["constant"]}
+    ladders |= dict(load_sweep("breakdown"))
+    for name, runs in sorted(ladders.items()):
+        runs = [r for r in runs if lo <= r.n_params <= hi]
+        rep = check_scaling(runs, constant_runs=horizon if name.startswith("exp") else None)
+        v = [rep.summary.frac_below, rep.summary.median_ratio, rep.frac_below.lo,
+             rep.frac_below.hi, rep.median_ratio.lo, rep.median_ratio.hi,
+             *rep.verdict_prob.values(), *rep.deviation, *rep.deviation_lo, *rep.deviation_hi,
+             *rep.loo_gain]
+        if rep.horizon is not None:
+            h = rep.horizon
+            v += [h.slope.value, h.slope.lo, h.slope.hi, h.mu, h.nu, h.error.value, h.error.lo,
+                  h.error.hi]
+        out[f"ch5 check_scaling {name}"] = [float(x) for x in v]
+    return out
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1], "w") as f:
+        json.dump(values(), f)
