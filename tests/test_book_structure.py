@@ -236,7 +236,7 @@ def test_links_into_the_repository_use_the_configured_url():
     owner = url.rsplit("/", 2)[-2]
     branch = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))["repository"].get(
         "branch", "main")
-    texts = {p.name: p.read_text(encoding="utf8") for p in CHAPTERS}
+    texts = {p.name: "\n".join(_source(c) for c in _cells(p)) for p in CHAPTERS}
     texts |= {p.name: p.read_text(encoding="utf8") for p in (ROOT / "book").glob("*.md")}
     for name, text in texts.items():
         for link in re.findall(rf"https://github\.com/{re.escape(owner)}/[^\s)\]\"'>]+", text):
