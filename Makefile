@@ -57,19 +57,21 @@ unit: $(STAMP)
 simd: $(STAMP)
 	$(BIN)/pytest tests/test_simd.py -m simd
 
-# Every notebook must run without error; cells marked "# NBVAL_CHECK_OUTPUT" must reproduce
+# Every notebook must run without error; cells tagged `nbval-check-output` must reproduce
 # their stored outputs (after the substitutions of tests/nbval_sanitize.cfg).
 nbval: $(STAMP)
 	$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters/
 
 # Strict, non-executing build: any warning (broken cross-reference, unknown citation key,
-# missing toc entry, autodoc import failure, ...) is an error.
+# missing toc entry, autodoc import failure, ...) is an error. Then no page may show test
+# scaffolding ("NBVAL", "placeholder"; book/_ext/check_rendered.py).
 check-book: $(STAMP)
 	rm -rf $(CHECK)
 	$(BIN)/python book/_ext/check_config.py _config.yml $(CHECK)/_config.yml
 	$(BIN)/jupyter-book build . --config $(CHECK)/_config.yml --path-output $(CHECK) \
 		-W -n --keep-going --quiet
+	$(BIN)/python book/_ext/check_rendered.py $(CHECK)/_build/html
 
 # Student notebooks, public tests and autograder bundles of assignments/*.ipynb, one folder each
 # under _build/assignments/ (book/instructors.md). `make test` builds and grades them too

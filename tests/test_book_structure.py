@@ -5,7 +5,11 @@
 * Every chapter starts with the canonical Colab set-up cell (book/_ext/sync_setup_cell.py writes
   it), which clones the repository named in _config.yml (the repository URL is set there, in one
   place) and installs the package from the clone.
-* Chapters are committed with outputs (nbval compares cells marked ``# NBVAL_CHECK_OUTPUT``).
+* Chapters are committed with outputs (nbval compares the cells tagged ``nbval-check-output``).
+* No test scaffolding on the page: no rendered cell or page shows "NBVAL" or "placeholder"
+  (book/_ext/check_rendered.py; ``make check-book`` also scans the built HTML), and nbval is
+  steered by cell tags, whose names are checked here.
+* Links into the book's repository use ``repository.url`` of _config.yml.
 """
 
 from __future__ import annotations
@@ -25,6 +29,12 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 _spec = importlib.util.spec_from_file_location("sync_setup_cell", ROOT / "book/_ext/sync_setup_cell.py")
 SETUP = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(SETUP)
+
+# The scan for test scaffolding on the page (book/_ext/check_rendered.py).
+_spec = importlib.util.spec_from_file_location("check_rendered", ROOT / "book/_ext/check_rendered.py")
+RENDERED = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(RENDERED)
+CHECK_HTML = ROOT / "_build" / "check" / "_build" / "html"  # the strict build of `make check-book`
 
 
 def _toc_files(entries) -> set[str]:
@@ -166,3 +176,72 @@ def test_strict_build_fails_on_missing_toc_entry(tmp_path):
         tmp_path, "As {cite:t}`qiu2025scaling` show.", "chapters:\n  - file: no_such_chapter\n"
     )
     assert rc != 0 and "no_such_chapter" in log, log
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_no_scaffolding_in_rendered_cells(path):
+    """No cell the book shows (source or output) contains "NBVAL" or "placeholder"."""
+    for i, cell in enumerate(_cells(path)):
+        words = RENDERED.forbidden_words(RENDERED.rendered_cell_text(cell))
+        assert not words, (
+            f"{path.name}, cell {i}, shows {words} on the page: steer nbval with cell tags "
+            "(nbval-check-output, nbval-ignore-output, nbval-skip) and remove or tag "
+            "(remove-cell) placeholder cells"
+        )
+
+
+def test_no_scaffolding_in_book_pages():
+    for page in sorted((ROOT / "book").glob("*.md")):
+        words = RENDERED.forbidden_words(page.read_text(encoding="utf8"))
+        assert not words, f"{page.name} shows {words} on the page"
+
+
+def test_nbval_tags_are_known_to_nbval():
+    """A misspelt nbval tag would silently do nothing."""
+    plugin = pytest.importorskip("nbval.plugin")
+    for path in CHAPTERS:
+        for i, cell in enumerate(_cells(path)):
+            for tag in cell.get("metadata", {}).get("tags", []):
+                if tag.startswith("nbval"):
+                    assert tag in plugin.metadata_tags, f"{path.name}, cell {i}: unknown tag {tag}"
+    assert any(
+        "nbval-check-output" in c.get("metadata", {}).get("tags", [])
+        for path in CHAPTERS for c in _cells(path)
+    ), "no chapter cell is tagged nbval-check-output: nbval would compare nothing"
+
+
+def test_rendered_html_has_no_scaffolding():
+    """The strict build's pages (made by `make check-book`, which also runs this scan)."""
+    if not CHECK_HTML.is_dir():
+        pytest.skip(f"no strict build at {CHECK_HTML.relative_to(ROOT)}; `make check-book` builds "
+                    "it and scans it (python book/_ext/check_rendered.py _build/check/_build/html)")
+    assert not RENDERED.scan_html(CHECK_HTML)
+
+
+def test_html_scan_reads_text_not_markup(tmp_path):
+    (tmp_path / "ok.html").write_text(
+        '<input placeholder="Search..."><script>const NBVAL = 1;</script><p>Loss curves</p>'
+    )
+    assert RENDERED.scan_html(tmp_path) == {}
+    (tmp_path / "bad.html").write_text("<pre><span># NBVAL_CHECK_OUTPUT</span></pre><p>setup "
+                                       "<b>placeholder</b></p>")
+    assert RENDERED.scan_html(tmp_path) == {"bad.html": ["NBVAL", "placeholder"]}
+
+
+def test_links_into_the_repository_use_the_configured_url():
+    """Links to files of the repository (not part of the website) start with repository.url."""
+    import re
+
+    url = _repo_url()
+    owner = url.rsplit("/", 2)[-2]
+    branch = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))["repository"].get(
+        "branch", "main")
+    texts = {p.name: "\n".join(_source(c) for c in _cells(p)) for p in CHAPTERS}
+    texts |= {p.name: p.read_text(encoding="utf8") for p in (ROOT / "book").glob("*.md")}
+    for name, text in texts.items():
+        for link in re.findall(rf"https://github\.com/{re.escape(owner)}/[^\s)\]\"'>]+", text):
+            assert link.startswith(f"{url}/blob/{branch}/") or link == url, (
+                f"{name}: {link} does not point into {url} (branch {branch})"
+            )
+            path = link.removeprefix(f"{url}/blob/{branch}/")
+            assert link == url or (ROOT / path).exists(), f"{name}: {path} is not in the repository"

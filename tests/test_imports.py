@@ -11,8 +11,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "supercollapse"
 JAX_FREE = ["supercollapse.results", "supercollapse.train.config", "supercollapse.analysis.fits",
             "supercollapse.analysis.frontier", "supercollapse.analysis.collapse",
             "supercollapse.analysis.diagnose", "supercollapse.analysis.forecast",
-            "supercollapse.analysis.noise_model",
-            "supercollapse.analysis.theory", "supercollapse.plotting"]
+            "supercollapse.analysis.noise_model", "supercollapse.analysis.theory",
+            "supercollapse.plotting", "supercollapse.exercises"]
 
 
 @pytest.mark.parametrize("module", JAX_FREE)

@@ -21,7 +21,7 @@ NOT_ANSWERED = "not answered yet - replace None above with your answer"
 
 
 def is_unanswered(answer: Any) -> bool:
-    """Whether ``answer`` is still the placeholder of the student cell (``None`` or ``...``).
+    """Whether ``answer`` is still the empty answer of a student cell (``None`` or ``...``).
 
     >>> is_unanswered(None), is_unanswered(...), is_unanswered(0.0)
     (True, True, False)
