@@ -1,6 +1,8 @@
 # Scaling Collapse: build the book and test everything.
 #   make book   build the executable book into _build/html (executes the chapters, cached)
 #   make test   ruff, package tests + doctests, notebook tests (nbval), strict book build
+#   make test-min  the same package tests and one chapter with the oldest supported JAX, Flax,
+#               Optax, NumPy, ... (the floors of pyproject.toml, pinned in constraints-min.txt)
 #   make venv   (re)create .venv; done automatically when pyproject.toml/constraints.txt change
 #   make clean  remove build products (keeps .venv)
 # Only Python >= 3.11 and make are needed; everything is installed into .venv.
@@ -14,7 +16,7 @@ CHECK  := _build/check
 # Use the kernel spec of .venv even if the user has their own "python3" kernel.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: all venv book test lint unit nbval check-book clean
+.PHONY: all venv book test test-min lint unit nbval check-book clean
 
 all: book
 
@@ -62,6 +64,31 @@ check-book: $(STAMP)
 	$(BIN)/python book/_ext/check_config.py _config.yml $(CHECK)/_config.yml
 	$(BIN)/jupyter-book build . --config $(CHECK)/_config.yml --path-output $(CHECK) \
 		-W -n --keep-going --quiet
+
+# The oldest supported versions: a separate .venv-min with only the package, its dev tools and
+# a Jupyter kernel (no book extras), installed with constraints-min.txt; then the package tests
+# and the first chapter. Keeps the floors in pyproject.toml honest (tests/README.md).
+VENV_MIN  := .venv-min
+MIN_STAMP := $(VENV_MIN)/.installed
+MIN_CHAPTER := chapters/00_quickstart.ipynb
+
+$(MIN_STAMP): pyproject.toml constraints-min.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python >= 3.11 is needed; run e.g. make PYTHON=python3.12 ..." >&2; exit 1; }
+	rm -rf $(VENV_MIN)
+	$(PYTHON) -m venv $(VENV_MIN)
+	$(VENV_MIN)/bin/python -m pip install -q --upgrade pip
+	$(VENV_MIN)/bin/python -m pip install -q -c constraints-min.txt -e '.[dev]' ipykernel
+	touch $@
+
+test-min: $(MIN_STAMP)
+	$(VENV_MIN)/bin/python -c 'import jax, flax, optax, numpy, scipy; \
+		print("oldest supported: jax", jax.__version__, "flax", flax.__version__, \
+		"optax", optax.__version__, "numpy", numpy.__version__, "scipy", scipy.__version__)'
+	$(VENV_MIN)/bin/pytest tests --doctest-modules src/supercollapse
+	$(VENV_MIN)/bin/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg $(MIN_CHAPTER)
+	@echo "Oldest supported versions pass."
 
 clean:
 	rm -rf _build .jupyter_cache .pytest_cache .ruff_cache
