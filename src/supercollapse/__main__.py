@@ -7,6 +7,7 @@ Examples::
     python -m supercollapse sweep collapse --scale full --law results/full/law.json \\
         --out results/full/collapse --max-minutes 9
     python -m supercollapse summary results/full/collapse
+    python -m supercollapse migrate-ids results
 
 A sweep writes one file per config and skips configs already done, so the same command
 resumes an interrupted sweep. The exit status is 0 when the sweep is complete, 3 when
@@ -92,12 +93,20 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """Retrain stored runs from their own configs and compare the curves."""
     from .results import load_run
-    from .train.engine import train
+    from .train.engine import train_many
 
     worst = 0.0
+    retrained: dict[tuple[str, ...], list] = {}
     for path in args.files:
         stored = load_run(path)
-        fresh = train(stored.config)
+        # a run trained in one program with others is retrained with the same group (its
+        # sibling files), which is what makes the comparison bit for bit
+        group = tuple(stored.meta.get("program", {}).get("run_ids", [stored.config.run_id()]))
+        if group not in retrained:
+            configs = [stored.config if i == stored.config.run_id()
+                       else load_run(Path(path).parent / f"{i}.npz").config for i in group]
+            retrained[group] = train_many(configs)
+        fresh = retrained[group][group.index(stored.config.run_id())]
         for key in ("train_loss", "test_loss"):
             a, b = stored.curves[key], fresh.curves[key]
             rel = float(np.nanmax(np.abs(a - b) / np.abs(a)))
@@ -108,6 +117,17 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     ok = worst <= args.rtol
     print(f"{'reproduced' if ok else 'NOT reproduced'} within rtol={args.rtol:g}")
     return 0 if ok else 1
+
+
+def cmd_migrate_ids(args: argparse.Namespace) -> int:
+    """Rename stored run files to their configs' current run ids (idempotent)."""
+    from .results import migrate_ids
+
+    renamed = migrate_ids(args.directory)
+    for old, new in renamed.items():
+        print(f"{old} -> {new}")
+    print(f"{len(renamed)} file(s) renamed")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("files", nargs="+", help="run files (.npz) of a results directory")
     rp.add_argument("--rtol", type=float, default=1e-4)
     rp.set_defaults(fn=cmd_reproduce)
+    mi = sub.add_parser("migrate-ids", help="rename run files to their configs' current ids")
+    mi.add_argument("directory")
+    mi.set_defaults(fn=cmd_migrate_ids)
     return ap
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import jax
+import jax.numpy as jnp  # noqa: F401  (used by the doctests)
 from flax import nnx
 
-from .layers import normal_init, rms_norm
+from .layers import count_params, normal_init, rms_norm  # noqa: F401  (count_params: re-exported)
 
 if TYPE_CHECKING:
     from ..train.config import TrainConfig

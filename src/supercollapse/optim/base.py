@@ -58,7 +58,7 @@ def scale_by_tree(multipliers) -> optax.GradientTransformation:
 
 
 def scale_by_rate(peak_lrs, schedule: dict) -> optax.GradientTransformation:
-    """Multiply each update leaf by :math:`-g(t)\,\eta_\text{leaf}`, one scalar per leaf.
+    r"""Multiply each update leaf by :math:`-g(t)\,\eta_\text{leaf}`, one scalar per leaf.
 
     The scalar is formed first and then applied, which is also what XLA makes of
     ``u * peak * -g(t)`` when ``peak`` is a constant: runs bit for bit like it.

@@ -74,7 +74,7 @@ def schedule_params(name: str, total_steps: int, decay_frac: float = 1.0,
 
 
 def traced_multiplier(params: dict, step) -> jax.Array:
-    """:math:`\eta(t)/\eta_0` from :func:`schedule_params` (which may be traced arrays): the
+    r""":math:`\eta(t)/\eta_0` from :func:`schedule_params` (which may be traced arrays): the
     shape is chosen with ``lax.switch``, so one compiled program serves every schedule.
 
     >>> float(traced_multiplier(schedule_params("linear", 100, 0.5), 75))

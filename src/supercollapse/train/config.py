@@ -263,5 +263,5 @@ class TrainConfig:
         """The fields (as in :meth:`to_dict`, without ``tags``) that differ from the defaults."""
         d = self.to_dict()
         d.pop("tags")
-        base = TrainConfig().to_dict()
+        base = type(self)().to_dict()
         return {k: v for k, v in d.items() if v != base[k]}

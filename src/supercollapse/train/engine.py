@@ -338,6 +338,19 @@ def _group_key(cfg: TrainConfig, total_steps: int) -> tuple:
     return (cfg.shape_key(), total_steps, cfg.n_evals)
 
 
+def total_steps(cfg: TrainConfig) -> int:
+    """Optimiser steps of ``cfg`` (its horizon, counted in the task's tokens per sample)."""
+    from ..models import param_count
+
+    return cfg.horizon_steps(param_count(cfg), _task(cfg.shape_key()).tokens_per_sample)
+
+
+def group_checkpoint_dir(root: str | Path, configs: Sequence[TrainConfig]) -> Path:
+    """Where :func:`train_many` keeps the checkpoints of one group under ``root``."""
+    ident = "-".join(c.run_id() for c in configs)
+    return Path(root) / hashlib.sha1(ident.encode()).hexdigest()[:12]
+
+
 def plan_groups(configs: Sequence[TrainConfig]) -> list[list[int]]:
     """Indices of ``configs`` trained together: same shape key, steps and evaluation points.
 
@@ -345,14 +358,10 @@ def plan_groups(configs: Sequence[TrainConfig]) -> list[list[int]]:
     >>> plan_groups([a, a.replace(width=8), a.replace(lr=1e-2), a.replace(samples=640)])
     [[0, 2], [1], [3]]
     """
-    from ..models import param_count
-
     groups: dict[tuple, list[int]] = {}
     for i, c in enumerate(configs):
         c.validate()
-        tokens = _task(c.shape_key()).tokens_per_sample
-        total = c.horizon_steps(param_count(c), tokens)
-        groups.setdefault(_group_key(c, total), []).append(i)
+        groups.setdefault(_group_key(c, total_steps(c)), []).append(i)
     return list(groups.values())
 
 
@@ -373,8 +382,7 @@ def train_many(configs: Sequence[TrainConfig], *, devices=None, progress: bool =
     for group in plan_groups(configs):
         ckpt = None
         if checkpoint_dir is not None:
-            ident = "-".join(configs[i].run_id() for i in group)
-            ckpt = Path(checkpoint_dir) / hashlib.sha1(ident.encode()).hexdigest()[:12]
+            ckpt = group_checkpoint_dir(checkpoint_dir, [configs[i] for i in group])
         results = _train_group([configs[i] for i in group], devices=devices,
                                progress=progress, checkpoint_dir=ckpt,
                                checkpoint_every=checkpoint_every, data_parallel=data_parallel)
@@ -461,8 +469,8 @@ def _train_group(cfgs: list[TrainConfig], *, devices, progress: bool, checkpoint
         meta = {**provenance(trainer.devices),
                 "wall_seconds": wall * len(c.seeds) / n_runs,
                 "steps_trained": int(done.max()),
-                "program": {"runs": n_runs, "configs": len(cfgs), "wall_seconds": wall,
-                            "mesh": dict(trainer.mesh.shape)}}
+                "program": {"runs": n_runs, "run_ids": [g.run_id() for g in cfgs],
+                            "wall_seconds": wall, "mesh": dict(trainer.mesh.shape)}}
         if resumed_from is not None:
             meta["resumed_from_step"] = resumed_from
         results.append(RunResult(c, trainer.n_params, total, curves, diverged[rows].copy(),
