@@ -1,8 +1,8 @@
 """TrainConfig: validation before any compute, identity and serialisation."""
 
+import dataclasses
 from pathlib import Path
 
-import dataclasses
 import pytest
 
 import supercollapse.train.engine as engine

@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 
 from supercollapse.optim.optimizers import make_optimizer
-from supercollapse.optim.schedules import SHAPES, schedule_multiplier, schedule_params, traced_multiplier
+from supercollapse.optim.schedules import (
+    SHAPES,
+    schedule_multiplier,
+    schedule_params,
+    traced_multiplier,
+)
 from supercollapse.train.config import ConfigError, TrainConfig
 from supercollapse.train.engine import TRACES, Trainer, plan_groups, train, train_many
 
