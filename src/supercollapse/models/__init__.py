@@ -5,7 +5,7 @@ key, count its parameters, and apply it to a batch. A model also declares the µ
 each parameter, ``mup_fan_in(path, shape) -> int | None`` (None: not width-scaled), from which
 :mod:`supercollapse.optim.optimizers` derives the per-layer learning rates. Each model family
 lives in its own module with a ``build(cfg, width, key)`` function; to add one, write the
-module and add one line to :data:`MODELS`.
+module and add one line to ``MODELS``.
 """
 
 from __future__ import annotations

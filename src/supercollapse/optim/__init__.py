@@ -1,6 +1,6 @@
 """Optimisers, looked up by name, with µP per-layer learning rates and the paper's schedules.
 
-* :data:`OPTIMIZERS`: one module per optimiser (:mod:`.adam`, :mod:`.adam_atan2`), each
+* ``OPTIMIZERS``: one module per optimiser (:mod:`.adam`, :mod:`.adam_atan2`), each
   giving an :class:`~.base.OptimizerSpec` (update direction + noise-trace preconditioner). To
   add one, write the module and add one line here.
 * :mod:`.optimizers`: µP multipliers from the models' declared fan-ins, the per-run

@@ -8,7 +8,7 @@ engine chains it with the per-parameter peak rates and the schedule,
 .. math:: \Delta\theta_t = -\,\eta_\text{layer}\; g(t)\; d_t,
 
 where :math:`\eta_\text{layer}` and the schedule's parameters are **inputs** of the chain
-(:class:`Hyper`, arrays that may be traced), not constants: runs that differ only in them
+(``Hyper``, arrays that may be traced), not constants: runs that differ only in them
 share one compiled program.
 """
 
@@ -24,14 +24,14 @@ import optax
 
 from .schedules import traced_multiplier
 
+# Per-run hyperparameters of the update, all arrays (optimizers.hyperparameters):
+# {"peak_lrs": a pytree like the parameters, "schedule": schedules.schedule_params(...)}
 Hyper = dict[str, Any]
-"""Per-run hyperparameters of the update: ``{"peak_lrs": pytree like params, "schedule":
-dict from schedules.schedule_params}``, all arrays (see :func:`supercollapse.optim.hyperparameters`)."""
 
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """One entry of :data:`supercollapse.optim.OPTIMIZERS`.
+    """One entry of ``OPTIMIZERS``.
 
     ``direction(cfg)``: the unscaled update rule (an Optax transformation; its state comes
     first in the chain). ``preconditioner(direction_state, peak_lrs, cfg)``: the diagonal

@@ -5,7 +5,7 @@ The update of a weight matrix :math:`W` with fan-in :math:`n` is
 .. math:: \Delta W_t = -\,\eta\, \frac{n_\text{base}}{n}\, g(t)\; d_t,
 
 the optimiser's direction :math:`d_t` (Adam: :math:`\hat m_t/(\sqrt{\hat v_t}+\epsilon)`; see
-:data:`supercollapse.optim.OPTIMIZERS`), times a fixed per-layer multiplier, times the
+``OPTIMIZERS``), times a fixed per-layer multiplier, times the
 schedule :math:`g(t)`. The fan-in :math:`n` of each parameter is declared by the model
 (``mup_fan_in``; ``None`` for parameters that are not width-scaled, which keep :math:`\eta`).
 Under µP (``mup="on"``) the multiplier is :math:`n_\text{base}/n` with :math:`n_\text{base}`

@@ -53,7 +53,7 @@ def schedule_multiplier(name: str, step, total_steps: int, decay_frac: float = 1
 
 def schedule_params(name: str, total_steps: int, decay_frac: float = 1.0,
                     warmup_steps: int = 0) -> dict[str, np.ndarray]:
-    """A schedule as numbers: the shape's index in :data:`SHAPES`, decay start and length
+    """A schedule as numbers: the shape's index in ``SHAPES``, decay start and length
     (computed in float64 on the host, then rounded to float32) and warmup steps.
 
     These are inputs of the compiled training step, so runs that differ only in their

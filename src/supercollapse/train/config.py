@@ -231,7 +231,7 @@ class TrainConfig:
 
     def shape_key(self) -> TrainConfig:
         """The config with every shape-free field at its default: configs with equal keys
-        share one compiled program (:data:`SHAPE_FREE_FIELDS`).
+        share one compiled program (``SHAPE_FREE_FIELDS``).
 
         >>> a = TrainConfig(samples=10, lr=1e-2, schedule="cosine", seeds=(0, 1))
         >>> a.shape_key() == TrainConfig(samples=99, width=128).shape_key()
@@ -260,7 +260,7 @@ class TrainConfig:
         return hashlib.sha1(blob).hexdigest()[:12]
 
     def non_default_fields(self) -> dict[str, Any]:
-        """The fields (as in :meth:`to_dict`, without ``tags``) that differ from the defaults."""
+        """The fields (as in ``to_dict``, without ``tags``) that differ from the defaults."""
         d = self.to_dict()
         d.pop("tags")
         base = type(self)().to_dict()

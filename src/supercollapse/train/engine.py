@@ -5,7 +5,7 @@ The loop is deliberately small (nanoGPT/picodo style). What makes it fast:
 * the steps between two evaluations run inside one compiled ``lax.fori_loop``, so Python
   touches the device only at evaluation points;
 * a *run* is one (config, seed). Every run whose config has the same shapes (task, model,
-  batch: :meth:`TrainConfig.shape_key`) is trained by the same program, ``jax.vmap``-ed over
+  batch: :meth:`~supercollapse.train.config.TrainConfig.shape_key`) is trained by the same program, ``jax.vmap``-ed over
   runs: seeds, but also learning rates, schedules and µP settings, which enter the compiled
   step as traced inputs (:func:`supercollapse.optim.optimizers.hyperparameters`), never as
   constants. A sweep therefore compiles once per shape (the programs are cached), and small
@@ -57,9 +57,9 @@ from .config import ConfigError, TrainConfig
 from .horizon import compute_flops, eval_steps
 from .noise_traces import gradient_noise_traces
 
+# How many times each compiled program of the engine was traced, i.e. compiled ("segment",
+# "evaluate"); benchmarks and tests read it.
 TRACES: Counter = Counter()
-"""How many times each compiled program of the engine was traced (= compiled): keys
-``"segment"`` and ``"evaluate"``. Benchmarks and tests read it."""
 
 CURVE_KEYS = ("train_loss", "test_loss", "trace_grad", "trace_pgrad")
 
@@ -182,7 +182,7 @@ class Trainer:
     """The state of a group of runs (all seeds of one or several configs) and its programs.
 
     ``cfgs``: one config, or several that differ only in shape-free fields
-    (:data:`~supercollapse.train.config.SHAPE_FREE_FIELDS`) and train for the same number
+    (``SHAPE_FREE_FIELDS``) and train for the same number
     of steps. Their runs, one per (config, seed) in order, are stacked along the vmapped
     axis. ``advance(stop)`` trains every run from the current step to ``stop`` in one
     compiled loop and returns the mean train loss per run; ``evaluate()`` returns the test
@@ -368,7 +368,7 @@ def plan_groups(configs: Sequence[TrainConfig]) -> list[list[int]]:
 def train_many(configs: Sequence[TrainConfig], *, devices=None, progress: bool = False,
                checkpoint_dir: str | Path | None = None, checkpoint_every: int = 1,
                data_parallel: int | None = None) -> list[RunResult]:
-    """Train every config (all its seeds) and return one :class:`RunResult` per config.
+    """Train every config (all its seeds) and return one :class:`~supercollapse.results.RunResult` per config.
 
     Configs with the same shapes, steps and evaluation points (:func:`plan_groups`) are
     trained together in one vmapped program, and every group of one shape shares one
