@@ -1,9 +1,11 @@
 """Models in Flax NNX, looked up by name.
 
 The engine trains a model through three functions: build it from a config, a width and a
-key, count its parameters, and apply it to a batch. Each model family lives in its own
-module with a ``build(cfg, width, key)`` function; to add one, write the module and add one
-line to ``MODELS``.
+key, count its parameters, and apply it to a batch. A model also declares the µP fan-in of
+each parameter, ``mup_fan_in(path, shape) -> int | None`` (None: not width-scaled), from which
+:mod:`supercollapse.optim.optimizers` derives the per-layer learning rates. Each model family
+lives in its own module with a ``build(cfg, width, key)`` function; to add one, write the
+module and add one line to ``MODELS``.
 """
 
 from __future__ import annotations
