@@ -8,9 +8,16 @@ import pytest
 
 from supercollapse.__main__ import main
 from supercollapse.tasks import build_task
-from supercollapse.tasks.tokens import (TokenDataError, TokenFileTask, decode_bytes,
-                                        open_tokens, prepare_images, prepare_text, read_meta,
-                                        write_split)
+from supercollapse.tasks.tokens import (
+    TokenDataError,
+    TokenFileTask,
+    decode_bytes,
+    open_tokens,
+    prepare_images,
+    prepare_text,
+    read_meta,
+    write_split,
+)
 from supercollapse.train.config import ConfigError, TrainConfig
 
 TEXT = "Once upon a time, a small model learned to predict bytes. Ünïcödé too! " * 40
