@@ -23,7 +23,7 @@ rule from the context pays an excess loss of about :math:`\log(V/b)` nats on the
 every rule it does not know, so :math:`L - L_0 \propto \sum_{k>n} p_k \sim n^{-(a-1)}`: a power
 law in model size (:math:`n \propto P`), and likewise in data (a rule is learned once it has
 been seen often enough). Recognising the rule needs attention over the context, so the
-transformer's attention and MLP both matter. Our measurements on CPU (``book/lm_tasks.md``)
+transformer's attention and MLP both matter. Our measurements on CPU (``book/synthetic_language.md``)
 compared the exponents :math:`a` and sizes of this family; the Random Hierarchy Model and
 PCFGs were not implemented: their loss curves are stepwise (one plateau per level of the
 hierarchy) and their exact entropies need an inside algorithm per sequence.
