@@ -21,6 +21,8 @@ from typing import Any
 SCHEDULES = ("constant", "linear", "cosine", "multicosine", "exponential", "power", "quadratic")
 MUP_MODES = ("on", "off", "frozen")
 COMPUTE_DTYPES = ("float32", "bfloat16")
+NEXT_TOKEN_FIELDS = ("vocab_size", "seq_len", "head_dim", "mlp_ratio", "qk_norm", "z_loss",
+                     "compute_dtype", "n_rules", "rule_branching", "zipf_exponent", "data_dir")
 HORIZON_FIELDS = ("samples", "tokens_per_param", "horizon_kappa")
 
 
@@ -246,8 +248,16 @@ class TrainConfig:
         return cls(**d)
 
     def run_id(self) -> str:
-        """A short stable identity: a hash of every field except ``tags``."""
+        """A short stable identity: a hash of every field except ``tags``.
+
+        The next-token fields are left out while they have their defaults, so that adding
+        them kept the identity of every stored run.
+        """
         d = self.to_dict()
         d.pop("tags")
+        defaults = TrainConfig()
+        for name in NEXT_TOKEN_FIELDS:
+            if d[name] == getattr(defaults, name):
+                d.pop(name)
         blob = json.dumps(d, sort_keys=True).encode()
         return hashlib.sha1(blob).hexdigest()[:12]
