@@ -23,10 +23,11 @@ rule from the context pays an excess loss of about :math:`\log(V/b)` nats on the
 every rule it does not know, so :math:`L - L_0 \propto \sum_{k>n} p_k \sim n^{-(a-1)}`: a power
 law in model size (:math:`n \propto P`), and likewise in data (a rule is learned once it has
 been seen often enough). Recognising the rule needs attention over the context, so the
-transformer's attention and MLP both matter. Our measurements on CPU (``book/synthetic_language.md``)
-compared the exponents :math:`a` and sizes of this family; the Random Hierarchy Model and
-PCFGs were not implemented: their loss curves are stepwise (one plateau per level of the
-hierarchy) and their exact entropies need an inside algorithm per sequence.
+transformer's attention and MLP both matter. Small-scale CPU measurements (power-law-like
+excess loss in tokens and in parameters, a compute-optimal trade between widths) are in
+``book/synthetic_language.md``. The Random Hierarchy Model and PCFGs were not implemented:
+the RHM's learning curves go down in steps (one per level of its hierarchy), and the exact
+entropies of both need an inside algorithm per sequence.
 
 **Entropy rate (the irreducible loss** :math:`L_0` **).** The Bayes-optimal predictor knows the
 rules and infers the hidden rule from the prefix: with the posterior
