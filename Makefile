@@ -2,6 +2,7 @@
 #   make book   build the executable book into _build/html (executes the chapters, cached)
 #   make test   ruff, package tests + doctests, notebook tests (nbval), strict book build
 #   make venv   (re)create .venv; done automatically when pyproject.toml/constraints.txt change
+#   make assignments  build the classroom assignments into _build/assignments (otter-grader)
 #   make clean  remove build products (keeps .venv)
 # Only Python >= 3.11 and make are needed; everything is installed into .venv.
 
@@ -14,7 +15,7 @@ CHECK  := _build/check
 # Use the kernel spec of .venv even if the user has their own "python3" kernel.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: all venv book test lint unit nbval check-book clean
+.PHONY: all venv book test lint unit nbval check-book assignments clean
 
 all: book
 
@@ -30,7 +31,7 @@ $(STAMP): pyproject.toml constraints.txt
 		{ echo "Python >= 3.11 is needed; run e.g. make PYTHON=python3.12 ..." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -c constraints.txt -e '.[book,dev]'
+	$(BIN)/python -m pip install -c constraints.txt -e '.[book,dev,classroom]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
 	touch $@
 
@@ -62,6 +63,12 @@ check-book: $(STAMP)
 	$(BIN)/python book/_ext/check_config.py _config.yml $(CHECK)/_config.yml
 	$(BIN)/jupyter-book build . --config $(CHECK)/_config.yml --path-output $(CHECK) \
 		-W -n --keep-going --quiet
+
+# Student notebooks, public tests and autograder bundles of assignments/*.ipynb, one folder each
+# under _build/assignments/ (book/instructors.md). `make test` builds and grades them too
+# (tests/test_assignments.py, part of `unit`).
+assignments: $(STAMP)
+	$(BIN)/python assignments/build.py --out _build/assignments
 
 clean:
 	rm -rf _build .jupyter_cache .pytest_cache .ruff_cache

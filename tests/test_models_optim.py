@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from supercollapse.models import build_model, param_count
-from supercollapse.models.mlp import ResidualMLP, count_params
+from supercollapse.models import build_model, count_params, param_count
+from supercollapse.models.mlp import ResidualMLP
 from supercollapse.optim.optimizers import adam_preconditioner, lr_multipliers, make_optimizer
 from supercollapse.train.config import TrainConfig
 

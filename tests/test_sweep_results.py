@@ -188,13 +188,18 @@ def test_cli_summary_and_reproduce(tmp_path, capsys):
     assert main(["summary", str(tmp_path)]) == 0
     assert cfg.run_id() in capsys.readouterr().out
     assert main(["reproduce", str(path), "--rtol", "1e-6"]) == 0
-    assert "reproduced within" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "test_loss bitwise equal" in out and "reproduced: 1 run(s)" in out
+
+    # a whole directory, sampled: the same run again
+    assert main(["reproduce", str(tmp_path), "--sample", "1"]) == 0
+    assert "reproduced: 1 run(s)" in capsys.readouterr().out
 
     altered = load_run(path)
     altered.curves["test_loss"] = altered.curves["test_loss"] * 1.01
     save_run(altered, path)
-    assert main(["reproduce", str(path), "--rtol", "1e-6"]) == 1
-    assert "NOT reproduced" in capsys.readouterr().out
+    assert main(["reproduce", str(path), "--sigma-tol", "0.01"]) == 1
+    assert "NOT reproduced (1 of 1 runs)" in capsys.readouterr().out
 
 
 def test_cli_bad_input_names_the_problem(tmp_path, capsys):
@@ -204,3 +209,22 @@ def test_cli_bad_input_names_the_problem(tmp_path, capsys):
     assert "missing" in capsys.readouterr().err
     assert main(["sweep", "collapse", "--out", str(tmp_path)]) == 2
     assert "--law" in capsys.readouterr().err
+
+
+def test_compare_curves_in_seed_spreads():
+    """The rerun criterion: bitwise, or a small fraction of the seed spread at every point."""
+    from supercollapse.results import compare_curves
+
+    a = np.array([[1.0, 0.50, 0.40, np.nan], [1.0, 0.52, 0.44, 0.3]])
+    same = compare_curves(a, a.copy())
+    assert same.bitwise and same.passes(0.0, 0.0)
+    near = compare_curves(a, a + np.array([0.0, 2e-4, -2e-4, 0.0]))  # sigma = 0.0141, 0.0283
+    assert not near.bitwise and abs(near.max_sigma - 2e-4 / np.std([0.50, 0.52], ddof=1)) < 1e-9
+    assert near.passes(0.0, 0.1) and not near.passes(0.0, 0.01)
+    moved_start = compare_curves(a, a + np.array([1e-6, 0.0, 0.0, 0.0]))  # seeds agree at x=0
+    assert moved_start.max_sigma == np.inf and not moved_start.passes(1.0, 10.0)
+    lost = a.copy()
+    lost[1, 3] = np.nan  # a seed diverged in the rerun only
+    assert not compare_curves(a, lost).passes(1.0, 10.0)
+    single = compare_curves(a[:1, :3], a[:1, :3] * (1 + 1e-5))
+    assert np.isnan(single.max_sigma) and single.passes(1e-4, 0.1) and not single.passes(1e-6, 0.1)

@@ -41,6 +41,7 @@ def provenance(devices=None) -> dict:
         "backend": jax.default_backend(),
         "device_kind": devices[0].device_kind,
         "n_devices": len(devices),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "git_commit": git_commit(),
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,58 @@ def ladder_curves(runs: list[RunResult], key: str = "test_loss",
     (:func:`supercollapse.analysis.collapse.collapse_metrics`, :func:`~supercollapse.analysis.frontier.compute_frontier`
     after seed-averaging). The initial point (compute 0) is dropped."""
     return [(r.curves["compute"][1:], r.curves[key][:, 1:]) for r in runs]
+
+
+@dataclass(frozen=True)
+class CurveComparison:
+    """How far a rerun's curve lies from the stored one (:func:`compare_curves`)."""
+
+    key: str
+    max_rel: float  # max over seeds and evaluations of |a - b| / |a|
+    max_sigma: float  # max over seeds and evaluations of |a - b| / sigma (NaN: no seed spread)
+    bitwise: bool
+
+    def passes(self, rtol: float, sigma_tol: float) -> bool:
+        """Bitwise, or within ``sigma_tol`` seed spreads at every evaluation, or (single-seed
+        runs, where sigma is undefined) within ``rtol``."""
+        if self.bitwise:
+            return True
+        if np.isnan(self.max_sigma):
+            return self.max_rel <= rtol
+        return self.max_sigma <= sigma_tol
+
+
+def compare_curves(stored: np.ndarray, fresh: np.ndarray, key: str = "test_loss",
+                   ) -> CurveComparison:
+    r"""Compare a stored curve ``[seeds, evals]`` with a rerun of the same config.
+
+    Besides the relative difference :math:`|a - b| / |a|`, the difference is measured in units
+    of the run's own seed spread at each evaluation,
+    :math:`\max_{s, i} |a_{s,i} - b_{s,i}| / \sigma_i` with :math:`\sigma_i` the standard
+    deviation over seeds of the stored curve at evaluation :math:`i`: a rerun whose difference
+    is a small fraction of :math:`\sigma` cannot move any verdict that compares against
+    :math:`\sigma`. Evaluations where the seeds agree exactly (:math:`\sigma_i = 0`, e.g. the
+    initial loss of a zero-initialised readout) must agree exactly. NaN (diverged) entries must
+    be NaN in both.
+
+    >>> a = np.array([[1.0, 0.50, 0.40], [1.0, 0.52, 0.41]])
+    >>> c = compare_curves(a, a + np.array([0.0, 1e-4, 0.0]))
+    >>> round(c.max_sigma, 3), c.bitwise
+    (0.007, False)
+    """
+    a, b = np.asarray(stored, np.float64), np.asarray(fresh, np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"{key}: stored curve has shape {a.shape}, the rerun {b.shape}")
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    if (nan_a != nan_b).any():
+        return CurveComparison(key, np.inf, np.inf, False)
+    diff = np.where(nan_a, 0.0, np.abs(a - b))
+    bitwise = bool(np.array_equal(a, b, equal_nan=True))
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (diverged seeds)
+        max_rel = float(np.nanmax(np.where(nan_a, np.nan, diff / np.abs(a)), initial=0.0))
+        if a.shape[0] < 2:
+            return CurveComparison(key, max_rel, np.nan, bitwise)
+        sigma = np.nanstd(a, axis=0, ddof=1)
+        ratio = np.where(sigma > 0, diff / sigma, np.where(diff > 0, np.inf, 0.0))
+    return CurveComparison(key, max_rel, float(np.nanmax(ratio, initial=0.0)), bitwise)

@@ -3,7 +3,7 @@
 The engine trains a model through three functions: build it from a config, a width and a
 key, count its parameters, and apply it to a batch. Each model family lives in its own
 module with a ``build(cfg, width, key)`` function; to add one, write the module and add one
-line to :data:`MODELS`.
+line to ``MODELS``.
 """
 
 from __future__ import annotations

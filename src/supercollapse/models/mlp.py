@@ -36,6 +36,8 @@ class ResidualMLP(nnx.Module):
     ``x -> embed (d -> D) -> N residual blocks -> RMSNorm -> readout (D -> 1)``, no biases,
     readout zero-initialised. Parameter count :math:`P = dD + 2ND^2 + D`.
 
+    >>> import jax.numpy as jnp
+    >>> from supercollapse.models import count_params
     >>> model = ResidualMLP(8, 64, depth=2, rngs=nnx.Rngs(0))
     >>> model(jnp.zeros((3, 8))).shape, count_params(model)
     ((3,), 16960)

@@ -3,7 +3,7 @@
 A task hands the engine two things: a stream of fresh training batches, indexed by
 ``(seed, step)`` so that every run is reproducible, and a fixed held-out test set
 (:class:`~supercollapse.tasks.base.Task`). Each task lives in its own module with a
-``build(cfg)`` function; to add one, write the module and add one line to :data:`TASKS`.
+``build(cfg)`` function; to add one, write the module and add one line to ``TASKS``.
 """
 
 from __future__ import annotations
