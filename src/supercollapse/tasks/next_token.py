@@ -33,8 +33,8 @@ def cross_entropy(logits: jax.Array, y: jax.Array) -> jax.Array:
 def z_loss_term(logits: jax.Array) -> jax.Array:
     r"""Per-token :math:`(\log \sum_v e^{z_v})^2` (Wortsman et al. 2023, arXiv 2309.14322).
 
-    >>> z_loss_term(jnp.zeros((1, 2))).tolist() == [float(jnp.log(2.0)) ** 2]
-    True
+    >>> [round(v, 6) for v in z_loss_term(jnp.zeros((1, 2))).tolist()]  # (log 2)^2
+    [0.480453]
     """
     return jax.nn.logsumexp(logits.astype(jnp.float32), axis=-1) ** 2
 
