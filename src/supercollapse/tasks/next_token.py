@@ -53,17 +53,17 @@ class NextTokenTask:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        """Shape of one example's input: ``(seq_len,)`` token ids."""
+        """The shape ``(seq_len,)`` of one example's input (token ids)."""
         return (self.seq_len,)
 
     @property
     def target_shape(self) -> tuple[int, ...]:
-        """Shape of one example's target: ``(seq_len,)`` next-token ids."""
+        """The shape ``(seq_len,)`` of one example's target (next-token ids)."""
         return (self.seq_len,)
 
     @property
     def tokens_per_sample(self) -> int:
-        """Predicted tokens per sequence: compute is ``6 P tokens_per_sample`` per sample."""
+        """The number of predicted tokens per sequence (compute: ``6 P`` per token)."""
         return self.seq_len
 
     def loss(self, outputs: jax.Array, y: jax.Array) -> jax.Array:

@@ -96,6 +96,7 @@ class TokenFileTask(NextTokenTask):
 
     @property
     def n_train_tokens(self) -> int:
+        """The number of training tokens (the length of ``train.bin``)."""
         return int(self._train.shape[0])
 
     def window_starts(self, key: jax.Array, n: int, n_tokens: int) -> jax.Array:
