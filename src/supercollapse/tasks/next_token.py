@@ -63,7 +63,7 @@ class NextTokenTask:
 
     @property
     def tokens_per_sample(self) -> int:
-        """The number of predicted tokens per sequence (compute: ``6 P`` per token)."""
+        """The number of predicted tokens per sequence (compute is ``6 P`` per token)."""
         return self.seq_len
 
     def loss(self, outputs: jax.Array, y: jax.Array) -> jax.Array:
