@@ -21,7 +21,7 @@ def tiny(**kw) -> TrainConfig:
 BAD = [
     (dict(schedule="warp"), "schedule"),
     (dict(task="mnist"), "task"),
-    (dict(model="transformer"), "model"),
+    (dict(model="lstm"), "model"),
     (dict(mup="maybe"), "mup"),
     (dict(mup="frozen"), "mup_reference_width"),
     (dict(width=0), "width"),

@@ -1,4 +1,4 @@
-"""Command line: ``python -m supercollapse {sweep,fit-horizon,summary} ...``.
+"""Command line: ``python -m supercollapse {sweep,fit-horizon,summary,reproduce,prepare} ...``.
 
 Examples::
 
@@ -8,6 +8,7 @@ Examples::
         --out results/full/collapse --max-minutes 9
     python -m supercollapse summary results/full/collapse
     python -m supercollapse migrate-ids results
+    python -m supercollapse prepare text tinystories.txt --out data/tinystories
 
 A sweep writes one file per config and skips configs already done, so the same command
 resumes an interrupted sweep. The exit status is 0 when the sweep is complete, 3 when
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .results import ResultsError, ladder_curves, load_runs
+from .tasks.tokens import TokenDataError
 from .train.config import ConfigError
 from .train.experiments import EXPERIMENTS, SCALES, Law
 
@@ -169,6 +171,20 @@ def cmd_migrate_ids(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Write train.bin / val.bin / meta.json from a text file or a uint8 image array."""
+    from .tasks.tokens import prepare_images, prepare_text
+
+    if args.kind == "text":
+        meta = prepare_text(args.input, args.out, val_fraction=args.val_fraction,
+                            dtype=args.dtype)
+    else:
+        meta = prepare_images(args.input, args.out, val_fraction=args.val_fraction,
+                              grayscale=args.grayscale, dtype=args.dtype)
+    print(json.dumps(meta, indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line's parser (also used by the tests to check documented commands)."""
     ap = argparse.ArgumentParser(prog="python -m supercollapse", description=__doc__,
@@ -209,6 +225,16 @@ def build_parser() -> argparse.ArgumentParser:
     mi = sub.add_parser("migrate-ids", help="rename run files to their configs' current ids")
     mi.add_argument("directory")
     mi.set_defaults(fn=cmd_migrate_ids)
+    pp = sub.add_parser("prepare", help="write token files (train.bin, val.bin, meta.json)")
+    pp.add_argument("kind", choices=["text", "images"],
+                    help="text: a text file, byte-level tokens; images: a uint8 .npy array "
+                         "(N, H, W[, C]), pixel tokens")
+    pp.add_argument("input")
+    pp.add_argument("--out", required=True, help="data folder to write")
+    pp.add_argument("--val-fraction", type=float, default=0.1)
+    pp.add_argument("--grayscale", action="store_true", help="images: RGB to luma")
+    pp.add_argument("--dtype", choices=["uint8", "uint16", "uint32"], default="uint16")
+    pp.set_defaults(fn=cmd_prepare)
     return ap
 
 
@@ -218,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         deterministic_gpu_ops()
     try:
         return args.fn(args)
-    except (ConfigError, ResultsError) as e:
+    except (ConfigError, ResultsError, TokenDataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

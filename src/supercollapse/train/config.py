@@ -20,6 +20,9 @@ from typing import Any
 
 SCHEDULES = ("constant", "linear", "cosine", "multicosine", "exponential", "power", "quadratic")
 MUP_MODES = ("on", "off", "frozen")
+COMPUTE_DTYPES = ("float32", "bfloat16")
+NEXT_TOKEN_FIELDS = ("vocab_size", "seq_len", "head_dim", "mlp_ratio", "qk_norm", "z_loss",
+                     "compute_dtype", "n_rules", "rule_branching", "zipf_exponent", "data_dir")
 HORIZON_FIELDS = ("samples", "tokens_per_param", "horizon_kappa")
 # Fields that change no array shape and no constant of the compiled program: the engine passes
 # them as traced inputs (or uses them on the host), so configs that differ only here share one
@@ -60,6 +63,18 @@ class TrainConfig:
     depth_multiplier: float | None = None  # None: 6 / depth, the paper's choice
     embed_multiplier: float = 1.0
     readout_multiplier: float = 1.0
+    # --- next-token prediction: transformer, synthetic language, token files -------------
+    vocab_size: int = 64  # tokens; a token file's vocabulary must fit
+    seq_len: int = 64  # predicted tokens per sequence (context length)
+    head_dim: int = 64  # fixed per-head dimension; heads = width / head_dim
+    mlp_ratio: int = 4  # hidden width of the transformer's MLP, in units of width
+    qk_norm: bool = True  # RMSNorm of queries and keys, with a learned gain
+    z_loss: float = 0.0  # coefficient of the z-loss (logsumexp^2) in the training loss
+    compute_dtype: str = "float32"  # "float32" | "bfloat16" (parameters stay float32)
+    n_rules: int = 1024  # language: number of hidden rules
+    rule_branching: int = 4  # language: successors of a token under one rule
+    zipf_exponent: float = 1.5  # language: rule k is used with probability ~ k^-exponent
+    data_dir: str | None = None  # tokens: folder with train.bin, val.bin, meta.json
     # --- optimiser ------------------------------------------------------------------
     lr: float = 1e-3
     b1: float = 0.9
@@ -148,6 +163,29 @@ class TrainConfig:
         need(self.depth_multiplier is None
              or (real(self.depth_multiplier) and self.depth_multiplier > 0), "depth_multiplier",
              "must be positive (or None for 6 / depth)")
+        # next-token fields (used by the transformer and the language and tokens tasks)
+        for name in ("vocab_size", "seq_len", "head_dim", "mlp_ratio", "n_rules",
+                     "rule_branching"):
+            need(integer(getattr(self, name)) and getattr(self, name) > 0, name,
+                 "must be a positive integer")
+        need(self.vocab_size >= 2, "vocab_size", "must be at least 2")
+        need(isinstance(self.qk_norm, bool), "qk_norm", "must be True or False")
+        need(real(self.z_loss) and self.z_loss >= 0, "z_loss", "must be a non-negative number")
+        need(self.compute_dtype in COMPUTE_DTYPES, "compute_dtype",
+             f"choose one of {COMPUTE_DTYPES}")
+        need(real(self.zipf_exponent) and self.zipf_exponent > 0, "zipf_exponent",
+             "must be positive")
+        need(self.rule_branching <= self.vocab_size, "rule_branching",
+             f"successors are distinct tokens: at most vocab_size={self.vocab_size}")
+        need(self.data_dir is None or isinstance(self.data_dir, str), "data_dir",
+             "must be a folder path or None")
+        if self.task == "tokens":
+            need(self.data_dir is not None, "data_dir", "the tokens task needs a data folder")
+        if self.model == "transformer":
+            need(self.width % self.head_dim == 0, "width",
+                 f"must be a multiple of head_dim={self.head_dim}")
+            need(self.base_width % self.head_dim == 0, "base_width",
+                 f"must be a multiple of head_dim={self.head_dim}")
         set_horizons = [n for n in HORIZON_FIELDS if getattr(self, n) is not None]
         if len(set_horizons) != 1:
             raise ConfigError("TrainConfig: set exactly one of samples, tokens_per_param, "

@@ -45,7 +45,7 @@ from flax import nnx
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from ..models import build_model, count_params
+from ..models import build_model, model_param_count
 from ..optim import OPTIMIZERS
 from ..optim.base import chain
 from ..optim.optimizers import hyperparameters
@@ -124,6 +124,13 @@ class _Programs:
         def loss_fn(p, x, y):  # mean over examples (and tokens, for a per-token loss)
             return jnp.mean(task.loss(nnx.merge(graphdef, p)(x), y))
 
+        # the objective that is differentiated (and logged as the train loss): the task's loss,
+        # or its training_loss where it adds a regulariser (the z-loss of next-token tasks)
+        objective = getattr(task, "training_loss", task.loss)
+
+        def train_loss_fn(p, x, y):
+            return jnp.mean(objective(nnx.merge(graphdef, p)(x), y))
+
         def sample(k):
             x, y = task.train_batch(k, key.batch_size)
             return (jax.lax.with_sharding_constraint(x, batch_sharding),
@@ -136,7 +143,7 @@ class _Programs:
             def body(t, carry):
                 p, o, loss_sum = carry
                 x, y = sample(jax.random.fold_in(data_key, t))
-                loss, grads = jax.value_and_grad(loss_fn)(p, x, y)
+                loss, grads = jax.value_and_grad(train_loss_fn)(p, x, y)
                 updates, o = optimizer.update(grads, o, p)
                 return optax.apply_updates(p, updates), o, loss_sum + loss
 
@@ -218,7 +225,7 @@ class Trainer:
 
         models = [build_model(cfgs[i], jax.random.fold_in(jax.random.key(s), 0))
                   for i, s in self.runs]
-        self.n_params = count_params(models[0])
+        self.n_params = model_param_count(models[0])
         totals = {c.horizon_steps(self.n_params, self.task.tokens_per_sample) for c in cfgs}
         if len(totals) != 1:
             raise ConfigError(f"Trainer: the configs train for different numbers of steps "
