@@ -146,6 +146,13 @@ def main() -> None:
     out = {"provenance": prov, "peak_tflops_fp32_tf32": peak, "throughput": [],
            "evaluation": [], "multi_seed": []}
 
+    def save() -> None:  # after every section: a killed benchmark keeps what it measured
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = args.out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(out, indent=1))
+            tmp.replace(args.out)
+
     print("\n| width | P | baseline steps/s | engine steps/s | ratio | model TFLOP/s |")
     print("|---|---|---|---|---|---|")
     for width, n in ({} if args.only_multi_seed else widths).items():
@@ -167,6 +174,7 @@ def main() -> None:
             out["evaluation"].append(dict(width=width, n_test=n_test, noise_batches=nb,
                                           seconds=t_eval, in_train_steps=t_eval * eng))
 
+    save()
     print("\n| width | noise batches | eval ms | = train steps |")
     print("|---|---|---|---|")
     for r in out["evaluation"]:
@@ -192,6 +200,7 @@ def main() -> None:
             print(f"| {width} | {seed_batch} | {n / t_vmap:.1f} | {n / t_seq:.1f} | "
                   f"{t_seq / t_vmap:.2f}x | {t_seq / t_big:.2f}x |", flush=True)
 
+    save()
     task = PowerLawFourierTask(n_modes=n_modes, n_test=8)
     out["target"] = []
     print(f"\ntarget, {n_modes} modes = {task.n_terms} distinct terms:")
@@ -210,9 +219,7 @@ def main() -> None:
         best = max(r["model_tflops"] for r in out["throughput"])
         print(f"\nbest model FLOP/s {best:.1f} TFLOP/s; device peak {peak[0]} (fp32) / "
               f"{peak[1]} (tf32 tensor cores) TFLOP/s")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(out, indent=1))
+    save()
 
 
 if __name__ == "__main__":
