@@ -41,9 +41,8 @@ def values() -> dict[str, list[float]]:
     curves = dict(zip(sizes, ladder_curves(horizon), strict=True))
     fr = compute_frontier(curves)
     c_fit, L_fit = frontier_points(fr)
-    with np.errstate(over="ignore", invalid="ignore"):  # chapter 1, frontier fits
-        out["ch1 L0 free"] = fit_values(fit_power_law_offset(c_fit, L_fit, n_bootstrap=20))
-        out["ch1 L0 = 0"] = fit_values(fit_power_law_offset(c_fit, L_fit, L0=0.0, n_bootstrap=20))
+    out["ch1 L0 free"] = fit_values(fit_power_law_offset(c_fit, L_fit, n_bootstrap=20))  # ch. 1
+    out["ch1 L0 = 0"] = fit_values(fit_power_law_offset(c_fit, L_fit, L0=0.0, n_bootstrap=20))
     law = fit_horizon_law(fr)  # chapter 2, horizon law and its seed bootstrap
     boot = bootstrap_horizon_law(curves, n_bootstrap=200, seed=0)
     out["ch2 law"] = [law.kappa, law.gamma, law.gamma_err, law.log_kappa_err, law.r2_log]
