@@ -2,6 +2,8 @@
 #   make book   build the executable book into _build/html (executes the chapters, cached)
 #   make test   ruff, package tests + doctests, the SIMD check, notebook tests (nbval), strict book
 #               build, every page of that build in headless Chromium (offline)
+#   make test-min  the same package tests and one chapter with the oldest supported JAX, Flax,
+#               Optax, NumPy, ... (the floors of pyproject.toml, pinned in constraints-min.txt)
 #   make venv   (re)create .venv; done automatically when pyproject.toml/constraints.txt change
 #   make assignments  build the classroom assignments into _build/assignments (otter-grader)
 #   make clean  remove build products (keeps .venv)
@@ -16,7 +18,7 @@ CHECK  := _build/check
 # Use the kernel spec of .venv even if the user has their own "python3" kernel.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: all venv book test lint unit simd nbval check-book browser assignments clean
+.PHONY: all venv book test test-min lint unit simd nbval check-book browser assignments clean
 
 all: book
 
@@ -78,6 +80,7 @@ check-book: $(STAMP)
 # (tests/test_assignments.py, part of `unit`).
 assignments: $(STAMP)
 	$(BIN)/python assignments/build.py --out _build/assignments
+
 # Every page of the strict build, opened offline in headless Chromium (tests/test_browser.py):
 # formulas typeset by the book's own MathJax, images loaded, no console error, solutions
 # closed, Colab links; screenshots in _build/browser/. Needs Debian's chromium and
@@ -85,6 +88,32 @@ assignments: $(STAMP)
 browser: check-book
 	rm -rf _build/browser
 	$(BIN)/pytest -m browser tests/test_browser.py
+
+# The oldest supported versions: a separate .venv-min with only the package, its dev tools and
+# a Jupyter kernel (no book extras), installed with constraints-min.txt; then the package tests
+# and the first chapter. Keeps the floors in pyproject.toml honest (tests/README.md).
+VENV_MIN  := .venv-min
+MIN_STAMP := $(VENV_MIN)/.installed
+MIN_CHAPTER := chapters/00_quickstart.ipynb
+
+$(MIN_STAMP): pyproject.toml constraints-min.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python >= 3.11 is needed; run e.g. make PYTHON=python3.12 ..." >&2; exit 1; }
+	rm -rf $(VENV_MIN)
+	$(PYTHON) -m venv $(VENV_MIN)
+	$(VENV_MIN)/bin/python -m pip install -q --upgrade pip
+	$(VENV_MIN)/bin/python -m pip install -q -c constraints-min.txt -e '.[dev]' ipykernel
+	touch $@
+
+test-min: $(MIN_STAMP)
+	$(VENV_MIN)/bin/python -c 'import jax, flax, optax, numpy, scipy; \
+		print("oldest supported: jax", jax.__version__, "flax", flax.__version__, \
+		"optax", optax.__version__, "numpy", numpy.__version__, "scipy", scipy.__version__)'
+	$(VENV_MIN)/bin/pytest tests --doctest-modules src/supercollapse -m "not browser and not simd" \
+		--ignore=tests/test_assignments.py
+	$(VENV_MIN)/bin/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg $(MIN_CHAPTER)
+	@echo "Oldest supported versions pass."
 
 clean:
 	rm -rf _build .jupyter_cache .pytest_cache .ruff_cache

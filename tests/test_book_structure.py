@@ -3,8 +3,8 @@
 * Every notebook in chapters/ is listed in _toc.yml (with ``only_build_toc_files`` an unlisted
   chapter would silently be left out of the book).
 * Every chapter starts with the canonical Colab set-up cell (book/_ext/sync_setup_cell.py writes
-  it), which clones the repository named in _config.yml (the repository URL is set there, in one
-  place) and installs the package from the clone.
+  it from book/_ext/colab_setup.py), which clones the repository named in _config.yml (the
+  repository URL is set there, in one place) and installs the package from the clone.
 * Chapters are committed with outputs (nbval compares the cells tagged ``nbval-check-output``).
 * No test scaffolding on the page: no rendered cell or page shows "NBVAL" or "placeholder"
   (book/_ext/check_rendered.py; ``make check-book`` also scans the built HTML), and nbval is
@@ -82,12 +82,13 @@ def test_chapter_is_in_toc(path):
 
 
 def test_setup_cell_uses_the_configured_repository():
+    """What the cell does is tested by running it on a fake Colab (tests/test_colab_setup.py)."""
     source = SETUP.canonical_source(ROOT)
-    assert f'REPO_URL = "{_repo_url()}"' in source
+    assert f'repo_url="{_repo_url()}"' in source
     assert '"google.colab" in sys.modules' in source, "the set-up cell must only act on Colab"
     assert '"git", "clone", "--depth", "1"' in source, "results/ is not in the pip package"
-    assert '"-e", f"{CLONE}[book]"' in source
-    assert 'os.chdir(f"{CLONE}/chapters")' in source
+    assert '"-e", f"{clone}[book]"' in source
+    assert 'os.chdir(f"{clone}/chapters")' in source
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)

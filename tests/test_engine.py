@@ -177,17 +177,29 @@ def test_noise_estimator_matches_brute_force_covariance_trace():
 DATA_PARALLEL = textwrap.dedent("""
     import jax, numpy as np, pytest
     from supercollapse.train.config import ConfigError, TrainConfig
-    from supercollapse.train.engine import Trainer, train
+    from supercollapse.train.engine import Trainer, train, train_many
     assert jax.device_count() == 4, jax.devices()
     cfg = TrainConfig(**{**TINY, "seeds": (0, 1), "samples": 32 * 100, "noise_batches": 2})
     one = train(cfg, devices=jax.devices()[:1])
+    # default layout: the 2 runs over 2 device groups, each run's batch over 2 devices
     four = train(cfg)
     assert one.meta["n_devices"] == 1 and four.meta["n_devices"] == 4
+    assert four.meta["program"]["mesh"] == {"runs": 2, "data": 2}, four.meta["program"]
+    # one run per device (4 runs: 2 learning rates x 2 seeds), no data parallelism
+    lrs = train_many([cfg, cfg.replace(lr=3e-3)])
+    lrs_one = train_many([cfg, cfg.replace(lr=3e-3)], devices=jax.devices()[:1])
+    assert lrs[0].meta["program"]["mesh"] == {"runs": 4, "data": 1}
+    # every run's batch over all 4 devices
+    data4 = train(cfg, data_parallel=4)
+    assert data4.meta["program"]["mesh"] == {"runs": 1, "data": 4}
     for k in ("train_loss", "test_loss", "trace_grad", "trace_pgrad"):
-        np.testing.assert_allclose(four.curves[k], one.curves[k], rtol=1e-4, atol=1e-6,
-                                   err_msg=k)
+        for a, b in [(four, one), (data4, one), (lrs[0], lrs_one[0]), (lrs[1], lrs_one[1])]:
+            np.testing.assert_allclose(a.curves[k], b.curves[k], rtol=1e-4, atol=1e-6,
+                                       err_msg=k)
     with pytest.raises(ConfigError, match="batch_size"):
-        Trainer(cfg.replace(batch_size=30))
+        Trainer(cfg.replace(batch_size=31))
+    with pytest.raises(ConfigError, match="data_parallel"):
+        Trainer(cfg, data_parallel=3)
     print("OK")
 """)
 
@@ -207,7 +219,7 @@ def data_parallel(tmp_path_factory):
         proc.wait()
 
 
-def test_data_parallel_over_four_cpu_devices_matches_one_device(data_parallel):
+def test_runs_and_data_over_four_cpu_devices_match_one_device(data_parallel):
     proc, log = data_parallel
     proc.wait(timeout=300)
     out = log.read_text()

@@ -20,7 +20,7 @@ from supercollapse.results import (
     to_frame,
 )
 from supercollapse.train.config import TrainConfig
-from supercollapse.train.engine import train
+from supercollapse.train.engine import TRACES, train, train_many
 
 TINY = dict(width=16, depth=1, n_modes=100, n_test=256, eval_batch_size=256, batch_size=32,
             samples=32 * 100, n_evals=6)
@@ -41,16 +41,18 @@ def fake_result(cfg: TrainConfig, n_evals: int = 4) -> RunResult:
 
 
 class Recorder:
-    """Stands in for ``sweep.train``: fakes (or really runs) training; can die on call n."""
+    """Stands in for ``sweep.train_many``: fakes (or really runs) training a group of
+    configs; can die at the n-th config."""
 
     def __init__(self, real: bool = False, die_on: int | None = None):
         self.calls, self.real, self.die_on = [], real, die_on
 
-    def __call__(self, cfg, **kwargs):
-        self.calls.append(cfg.run_id())
-        if len(self.calls) == self.die_on:
-            raise KeyboardInterrupt("simulated kill")
-        return train(cfg) if self.real else fake_result(cfg)
+    def __call__(self, cfgs, **kwargs):
+        for cfg in cfgs:
+            self.calls.append(cfg.run_id())
+            if len(self.calls) == self.die_on:
+                raise KeyboardInterrupt("simulated kill")
+        return train_many(cfgs) if self.real else [fake_result(c) for c in cfgs]
 
 
 def test_save_load_round_trip(tmp_path):
@@ -126,17 +128,17 @@ def test_sweep_names_a_corrupt_finished_file_before_training(tmp_path, monkeypat
     cfgs = [tiny(), tiny(width=8)]
     run_path(tmp_path, cfgs[0]).write_bytes(b"\x00" * 100)
     fake = Recorder()
-    monkeypatch.setattr(sweep, "train", fake)
+    monkeypatch.setattr(sweep, "train_many", fake)
     with pytest.raises(ResultsError, match=cfgs[0].run_id()):
         sweep.run_sweep(cfgs, tmp_path, progress=False)
     assert fake.calls == []
 
 
 def test_sweep_resumes_after_a_kill(tmp_path, monkeypatch):
-    cfgs = [tiny(), tiny(schedule="cosine"), tiny(width=8)]
+    cfgs = [tiny(), tiny(width=8), tiny(width=8, schedule="cosine")]  # two groups: 1 + 2
     ids = [c.run_id() for c in cfgs]
-    dying = Recorder(real=True, die_on=2)  # the first run really trains, the second is killed
-    monkeypatch.setattr(sweep, "train", dying)
+    dying = Recorder(real=True, die_on=2)  # the first group really trains, the second dies
+    monkeypatch.setattr(sweep, "train_many", dying)
     with pytest.raises(KeyboardInterrupt):
         sweep.run_sweep(cfgs, tmp_path, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{ids[0]}.npz"]  # no partial file
@@ -144,7 +146,7 @@ def test_sweep_resumes_after_a_kill(tmp_path, monkeypatch):
     assert first.config == cfgs[0] and np.isfinite(first.curves["test_loss"]).all()
 
     again = Recorder()
-    monkeypatch.setattr(sweep, "train", again)
+    monkeypatch.setattr(sweep, "train_many", again)
     report = sweep.run_sweep(cfgs, tmp_path, progress=False)
     assert again.calls == ids[1:]  # only the remaining runs are trained
     assert report.skipped == ids[:1] and report.done == ids[1:] and report.complete
@@ -154,7 +156,7 @@ def test_sweep_resumes_after_a_kill(tmp_path, monkeypatch):
 
 def test_sweep_time_limit_leaves_the_rest_for_later(tmp_path, monkeypatch):
     cfgs = [tiny(), tiny(width=8)]
-    monkeypatch.setattr(sweep, "train", Recorder())
+    monkeypatch.setattr(sweep, "train_many", Recorder())
     report = sweep.run_sweep(cfgs, tmp_path, max_minutes=0.0, progress=False)
     assert report.done == [] and report.remaining == [c.run_id() for c in cfgs]
     assert not report.complete and "resume" in report.summary()
@@ -228,3 +230,39 @@ def test_compare_curves_in_seed_spreads():
     assert not compare_curves(a, lost).passes(1.0, 10.0)
     single = compare_curves(a[:1, :3], a[:1, :3] * (1 + 1e-5))
     assert np.isnan(single.max_sigma) and single.passes(1e-4, 0.1) and not single.passes(1e-6, 0.1)
+
+
+def test_sweep_compiles_once_per_shape_and_reproduces_its_groups(tmp_path, capsys):
+    """Configs differing only in learning rate, schedule or seeds share one program; a run
+    file of a group is reproduced (bit for bit) by retraining its group."""
+    from supercollapse.__main__ import main
+
+    cfgs = [tiny(width=w, lr=lr, schedule=s, seeds=(0, 1))
+            for w in (10, 14) for lr, s in ((1e-3, "linear"), (3e-3, "cosine"))]
+    before = TRACES["segment"]
+    report = sweep.run_sweep(cfgs, tmp_path, progress=False)
+    assert report.complete and len(report.done) == 4
+    assert TRACES["segment"] - before == 2  # two widths, two compilations
+    runs = {r.config.run_id(): r for r in load_runs(tmp_path)}
+    one = runs[cfgs[1].run_id()]
+    assert one.meta["program"]["run_ids"] == [cfgs[0].run_id(), cfgs[1].run_id()]
+    assert one.meta["program"]["runs"] == 4
+    solo = train(cfgs[1])
+    np.testing.assert_allclose(solo.curves["test_loss"], one.curves["test_loss"], rtol=1e-4)
+    assert main(["reproduce", str(run_path(tmp_path, cfgs[1])), "--rtol", "0"]) == 0
+    assert "max relative difference 0.00e+00" in capsys.readouterr().out
+
+
+def test_sweep_checkpoints_long_groups_and_deletes_them(tmp_path, monkeypatch):
+    seen = []
+    real = sweep.train_many
+
+    def spy(cfgs, **kw):
+        seen.append(kw["checkpoint_dir"])
+        return real(cfgs, **kw)
+
+    monkeypatch.setattr(sweep, "train_many", spy)
+    report = sweep.run_sweep([tiny()], tmp_path, progress=False, checkpoint_min_steps=1,
+                             checkpoint_every=2)
+    assert report.complete and seen == [tmp_path / sweep.CHECKPOINTS]
+    assert [p.name for p in tmp_path.iterdir()] == [f"{tiny().run_id()}.npz"]

@@ -5,17 +5,23 @@ it
 
 1. clones the book's repository (``git clone --depth 1``), because chapters read stored results
    from the repository's ``results/`` folder, which is not part of the pip package;
-2. installs the package from the clone, ``pip install -e '<clone>[book]'``, together with the JAX
-   build for the runtime's accelerator (``jax[cuda12]`` on a GPU, ``jax[tpu]`` on a TPU);
+2. installs the package from the clone, ``pip install -e '<clone>[book]'``, keeping the
+   runtime's own JAX when it meets the package's floor (its installed ``jax``, ``jaxlib``,
+   ``libtpu`` and CUDA plugin versions are pinned in a pip constraints file, so pip installs only
+   what is missing: Flax, Optax, the book's extras). JAX itself is installed only on a runtime
+   without it, or on a CPU/GPU runtime whose JAX is below the floor; on a TPU runtime with an
+   older JAX the cell stops and says what to do (a TPU runtime's jaxlib is never reinstalled);
 3. changes into the clone's ``chapters/`` folder (so ``supercollapse.paths.results_dir()``, which
    walks up from the current directory, finds ``results/``), and prints the devices JAX sees.
 
-Anywhere else the cell does nothing and prints nothing. The repository URL and branch are read
-from ``repository.url`` and ``repository.branch`` of ``_config.yml``: they are set there, and
-only there.
+Anywhere else the cell does nothing and prints nothing. The logic of steps 1-3 lives in
+``book/_ext/colab_setup.py`` (plain functions, tested by ``tests/test_colab_setup.py``) and is
+copied into the cell. The repository URL and branch are read from ``repository.url`` and
+``repository.branch`` of ``_config.yml``, the JAX floor from ``jax>=...`` in the dependencies of
+``pyproject.toml``: they are set there, and only there.
 
-Chapter authors never copy the cell by hand. After adding or changing a chapter, or changing the
-repository URL, run from the repository root::
+Chapter authors never copy the cell by hand. After adding or changing a chapter, changing the
+repository URL, the JAX floor or ``colab_setup.py``, run from the repository root::
 
     .venv/bin/python book/_ext/sync_setup_cell.py            # write the cell into every chapter
     .venv/bin/python book/_ext/sync_setup_cell.py --check    # only report chapters that differ
@@ -34,43 +40,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The canonical set-up cell. {repo_url}, {branch} and {clone} are filled in from _config.yml;
-# literal braces are doubled. Keep it short, quiet outside Colab, and ruff-clean.
-TEMPLATE = '''\
-# Set-up (the same in every chapter; written by book/_ext/sync_setup_cell.py, do not edit here).
-# On Google Colab only: clone the book's repository (the package and its stored results/), install
-# the package with the book extras and the JAX build for the accelerator, and work in the clone's
-# chapters/ folder. Anywhere else this cell does nothing.
+# The canonical set-up cell: a header, then the code of colab_setup.py (without its docstring)
+# indented under the Colab test, then one call. {repo_url}, {branch}, {clone} and {jax_floor}
+# are filled in from _config.yml and pyproject.toml. Keep it quiet outside Colab and ruff-clean.
+HEADER = """\
+# Set-up (the same in every chapter; written by book/_ext/sync_setup_cell.py from
+# book/_ext/colab_setup.py, do not edit here). On Google Colab only: clone the book's repository
+# (the package and its stored results/), install the package with Flax, Optax and the book's
+# extras while keeping the runtime's own JAX (a TPU runtime's JAX is never replaced), and work in
+# the clone's chapters/ folder. Anywhere else this cell does nothing.
 import sys
 
 if "google.colab" in sys.modules:
-    import glob
-    import os
-    import shutil
-    import subprocess
-
-    REPO_URL = "{repo_url}"
-    CLONE = "/content/{clone}"
-    if not os.path.isdir(CLONE):
-        subprocess.run(
-            ["git", "clone", "--depth", "1", "--branch", "{branch}", REPO_URL, CLONE], check=True
-        )
-    if shutil.which("nvidia-smi"):
-        jax_build = "jax[cuda12]"  # GPU runtime
-    elif glob.glob("/dev/accel*") or glob.glob("/dev/vfio/[0-9]*"):
-        jax_build = "jax[tpu]"  # TPU runtime
-    else:
-        jax_build = "jax"  # CPU runtime
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "-e", f"{{CLONE}}[book]", jax_build],
-        check=True,
+"""
+CALL = """
+    colab_setup(
+        repo_url="{repo_url}",
+        branch="{branch}",
+        clone="/content/{clone}",
+        jax_floor="{jax_floor}",
     )
-    sys.path.insert(0, f"{{CLONE}}/src")  # the editable install is only seen after a restart
-    os.chdir(f"{{CLONE}}/chapters")  # supercollapse.paths.results_dir() finds ../results
-    import jax
-
-    print("JAX devices:", jax.devices())
-'''
+"""
+LOGIC = Path(__file__).with_name("colab_setup.py")
 
 MARKER = "written by book/_ext/sync_setup_cell.py"
 CELL_ID = "colab-setup"
@@ -89,11 +80,37 @@ def repository(root: Path = ROOT) -> tuple[str, str]:
     return repo["url"].rstrip("/"), str(repo.get("branch") or "main")
 
 
+def jax_floor(root: Path = ROOT) -> str:
+    """The version in ``jax>=...`` of the dependencies of ``root/pyproject.toml``."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf8"))["project"]
+    for requirement in project["dependencies"]:
+        match = re.fullmatch(r"jax\s*>=\s*([0-9][0-9.]*)\s*(,.*)?", requirement.strip())
+        if match:
+            return match.group(1)
+    raise ValueError(f"{root / 'pyproject.toml'}: no 'jax>=VERSION' in project.dependencies")
+
+
+def _logic_code(path: Path = LOGIC) -> str:
+    """The code of ``colab_setup.py`` after its module docstring."""
+    import ast
+
+    text = path.read_text(encoding="utf8")
+    body = ast.parse(text).body
+    if not (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)):
+        raise ValueError(f"{path} must start with a docstring")
+    return "\n".join(text.splitlines()[body[0].end_lineno:]).strip("\n")
+
+
 def canonical_source(root: Path = ROOT) -> str:
     """The source of the set-up cell, for the repository named in ``root/_config.yml``."""
     url, branch = repository(root)
     clone = url.rsplit("/", 1)[-1].removesuffix(".git")
-    return TEMPLATE.format(repo_url=url, branch=branch, clone=clone).rstrip("\n")
+    code = "\n".join(f"    {line}" if line else "" for line in _logic_code().splitlines())
+    call = CALL.format(repo_url=url, branch=branch, clone=clone, jax_floor=jax_floor(root))
+    return (HEADER + code + "\n" + call).rstrip("\n")
 
 
 def _text(source) -> str:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m supercollapse {sweep,fit-horizon,summary} ...``.
+"""Command line: ``python -m supercollapse {sweep,fit-horizon,summary,reproduce,prepare} ...``.
 
 Examples::
 
@@ -7,6 +7,8 @@ Examples::
     python -m supercollapse sweep collapse --scale full --law results/full/law.json \\
         --out results/full/collapse --max-minutes 9
     python -m supercollapse summary results/full/collapse
+    python -m supercollapse migrate-ids results
+    python -m supercollapse prepare text tinystories.txt --out data/tinystories
 
 A sweep writes one file per config and skips configs already done, so the same command
 resumes an interrupted sweep. The exit status is 0 when the sweep is complete, 3 when
@@ -24,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .results import ResultsError, ladder_curves, load_runs
+from .tasks.tokens import TokenDataError
 from .train.config import ConfigError
 from .train.experiments import EXPERIMENTS, SCALES, Law
 
@@ -125,14 +128,22 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     import time
 
     from .results import compare_curves, load_run
-    from .train.engine import train
+    from .train.engine import train_many
 
     files = _stored_files(args.paths, args.sample, args.seed)
     failed = 0
     t0 = time.time()
+    retrained: dict[tuple[str, ...], list] = {}
     for path in files:
         stored = load_run(path)
-        fresh = train(stored.config)
+        # a run trained in one program with others is retrained with the same group (its
+        # sibling files), which is what makes the comparison bit for bit
+        group = tuple(stored.meta.get("program", {}).get("run_ids", [stored.config.run_id()]))
+        if group not in retrained:
+            configs = [stored.config if i == stored.config.run_id()
+                       else load_run(Path(path).parent / f"{i}.npz").config for i in group]
+            retrained[group] = train_many(configs)
+        fresh = retrained[group][group.index(stored.config.run_id())]
         ok = True
         for key in ("train_loss", "test_loss"):
             c = compare_curves(stored.curves[key], fresh.curves[key], key)
@@ -147,6 +158,31 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
           f"within {args.sigma_tol:g} seed spreads at every evaluation (rtol={args.rtol:g} "
           "for single-seed runs)")
     return 0 if not failed else 1
+
+
+def cmd_migrate_ids(args: argparse.Namespace) -> int:
+    """Rename stored run files to their configs' current run ids (idempotent)."""
+    from .results import migrate_ids
+
+    renamed = migrate_ids(args.directory)
+    for old, new in renamed.items():
+        print(f"{old} -> {new}")
+    print(f"{len(renamed)} file(s) renamed")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Write train.bin / val.bin / meta.json from a text file or a uint8 image array."""
+    from .tasks.tokens import prepare_images, prepare_text
+
+    if args.kind == "text":
+        meta = prepare_text(args.input, args.out, val_fraction=args.val_fraction,
+                            dtype=args.dtype)
+    else:
+        meta = prepare_images(args.input, args.out, val_fraction=args.val_fraction,
+                              grayscale=args.grayscale, dtype=args.dtype)
+    print(json.dumps(meta, indent=1))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,6 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--nondeterministic", action="store_true",
                     help="on GPU, keep XLA's faster non-deterministic reductions")
     rp.set_defaults(fn=cmd_reproduce)
+    mi = sub.add_parser("migrate-ids", help="rename run files to their configs' current ids")
+    mi.add_argument("directory")
+    mi.set_defaults(fn=cmd_migrate_ids)
+    pp = sub.add_parser("prepare", help="write token files (train.bin, val.bin, meta.json)")
+    pp.add_argument("kind", choices=["text", "images"],
+                    help="text: a text file, byte-level tokens; images: a uint8 .npy array "
+                         "(N, H, W[, C]), pixel tokens")
+    pp.add_argument("input")
+    pp.add_argument("--out", required=True, help="data folder to write")
+    pp.add_argument("--val-fraction", type=float, default=0.1)
+    pp.add_argument("--grayscale", action="store_true", help="images: RGB to luma")
+    pp.add_argument("--dtype", choices=["uint8", "uint16", "uint32"], default="uint16")
+    pp.set_defaults(fn=cmd_prepare)
     return ap
 
 
@@ -195,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         deterministic_gpu_ops()
     try:
         return args.fn(args)
-    except (ConfigError, ResultsError) as e:
+    except (ConfigError, ResultsError, TokenDataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

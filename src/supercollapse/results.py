@@ -110,6 +110,36 @@ def load_run(path: str | Path) -> RunResult:
     return RunResult(cfg, n_params, total_steps, curves, diverged, header.get("meta", {}))
 
 
+def migrate_ids(directory: str | Path) -> dict[str, str]:
+    """Rename every run file under ``directory`` (recursively) to its config's current
+    :meth:`~supercollapse.train.config.TrainConfig.run_id`; return ``{old: new}`` of the
+    files renamed.
+
+    Each rename is one atomic ``os.replace``; a file already named by its id is left alone,
+    so running it again changes nothing. A file whose new name is taken by a different run
+    raises :class:`ResultsError` naming both.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ResultsError(f"{directory}: no such results directory")
+    renamed = {}
+    for path in sorted(directory.rglob("*.npz")):
+        if path.name.startswith(".tmp-"):
+            continue
+        cfg = load_run(path).config
+        new = path.with_name(f"{cfg.run_id()}.npz")
+        if new == path:
+            continue
+        if new.exists():
+            if load_run(new).config != cfg:
+                raise ResultsError(f"{path}: its new name {new.name} is taken by another run")
+            raise ResultsError(f"{path}: the same run is stored again as {new.name}; "
+                               "delete one of them")
+        os.replace(path, new)
+        renamed[path.stem] = new.stem
+    return renamed
+
+
 def load_runs(directory: str | Path) -> list[RunResult]:
     """All runs in a directory, sorted by (width, schedule, run id)."""
     directory = Path(directory)

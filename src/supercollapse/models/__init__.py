@@ -1,9 +1,11 @@
 """Models in Flax NNX, looked up by name.
 
 The engine trains a model through three functions: build it from a config, a width and a
-key, count its parameters, and apply it to a batch. Each model family lives in its own
-module with a ``build(cfg, width, key)`` function; to add one, write the module and add one
-line to ``MODELS``.
+key, count its parameters, and apply it to a batch. A model also declares the µP fan-in of
+each parameter, ``mup_fan_in(path, shape) -> int | None`` (None: not width-scaled), from which
+:mod:`supercollapse.optim.optimizers` derives the per-layer learning rates. Each model family
+lives in its own module with a ``build(cfg, width, key)`` function; to add one, write the
+module and add one line to ``MODELS``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 import jax
 from flax import nnx
 
-from . import mlp
+from . import mlp, transformer
 from .layers import count_params
 
 if TYPE_CHECKING:
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
 MODELS: dict[str, Callable[[TrainConfig, int, jax.Array], nnx.Module]] = {
     "mlp": mlp.build,
+    "transformer": transformer.build,
 }
 
 
@@ -33,8 +36,18 @@ def build_model(cfg: TrainConfig, key: jax.Array, width: int | None = None) -> n
 def param_count(cfg: TrainConfig, width: int | None = None) -> int:
     """Parameter count P of the config's model, from its shapes only (nothing is computed).
 
+    P is the count of compute :math:`c = 6PT`: the model's ``compute_params()`` where it
+    defines one (the transformer: non-embedding parameters), else every parameter.
+
     >>> from supercollapse.train.config import TrainConfig
     >>> param_count(TrainConfig(width=64, depth=2, samples=1))
     16960
     """
-    return count_params(nnx.eval_shape(lambda: build_model(cfg, jax.random.key(0), width)))
+    model = nnx.eval_shape(lambda: build_model(cfg, jax.random.key(0), width))
+    return model_param_count(model)
+
+
+def model_param_count(model: nnx.Module) -> int:
+    """The P of compute ``6 P T``: the model's ``compute_params()`` where it defines one (the
+    transformer leaves out its embeddings), else every trainable parameter."""
+    return model.compute_params() if hasattr(model, "compute_params") else count_params(model)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import jax
+import jax.numpy as jnp  # noqa: F401  (used by the doctests)
 from flax import nnx
 
-from .layers import normal_init, rms_norm
+from .layers import count_params, normal_init, rms_norm  # noqa: F401  (count_params: re-exported)
 
 if TYPE_CHECKING:
     from ..train.config import TrainConfig
@@ -54,6 +55,17 @@ class ResidualMLP(nnx.Module):
                                   kernel_init=nnx.initializers.zeros, rngs=rngs)
         self.embed_multiplier = embed_multiplier
         self.readout_multiplier = readout_multiplier
+
+    def mup_fan_in(self, path: tuple[str, ...], shape: tuple[int, ...]) -> int | None:
+        """µP fan-in of the parameter at ``path``: every parameter here is a kernel shaped
+        ``(fan_in, fan_out)`` (``nnx.Linear``); vectors would not be width-scaled (None).
+
+        >>> m = nnx.eval_shape(lambda: ResidualMLP(8, 64, depth=1, rngs=nnx.Rngs(0)))
+        >>> m.mup_fan_in(("embed", "kernel"), (8, 64)), m.mup_fan_in(("readout", "kernel"), (64, 1))
+        (8, 64)
+        """
+        del path
+        return shape[0] if len(shape) >= 2 else None
 
     def __call__(self, x: jax.Array) -> jax.Array:
         h = self.embed_multiplier * self.embed(x)

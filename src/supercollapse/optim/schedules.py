@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 SHAPES: dict[str, Callable] = {
     "constant": lambda s: jnp.ones_like(s),
@@ -29,7 +31,9 @@ SHAPES: dict[str, Callable] = {
 
 def schedule_multiplier(name: str, step, total_steps: int, decay_frac: float = 1.0,
                         warmup_steps: int = 0):
-    """The multiplier :math:`\\eta(t)/\\eta_0` at ``step`` (array or scalar).
+    """The multiplier :math:`\\eta(t)/\\eta_0` at ``step`` (array or scalar), with the
+    schedule as Python constants (the logged learning-rate curves use it; the compiled
+    training step uses :func:`traced_multiplier`, equal to float32 rounding).
 
     >>> import numpy as np
     >>> m = schedule_multiplier("linear", np.array([0, 50, 75, 100]), 100, decay_frac=0.5)
@@ -45,3 +49,39 @@ def schedule_multiplier(name: str, step, total_steps: int, decay_frac: float = 1
     if warmup_steps > 0:
         mult = mult * jnp.minimum(1.0, (t + 1.0) / warmup_steps)
     return mult
+
+
+def schedule_params(name: str, total_steps: int, decay_frac: float = 1.0,
+                    warmup_steps: int = 0) -> dict[str, np.ndarray]:
+    """A schedule as numbers: the shape's index in ``SHAPES``, decay start and length
+    (computed in float64 on the host, then rounded to float32) and warmup steps.
+
+    These are inputs of the compiled training step, so runs that differ only in their
+    schedule share one compilation (:func:`traced_multiplier`).
+
+    >>> {k: float(v) for k, v in schedule_params("cosine", 100, 0.2).items()}
+    {'shape': 2.0, 'decay_start': 80.0, 'inv_decay_len': 0.05000000074505806, 'warmup': 0.0, 'inv_warmup': 1.0}
+    """
+    if name not in SHAPES:
+        raise ValueError(f"unknown schedule {name!r}; choose one of {sorted(SHAPES)}")
+    decay_len = max(decay_frac * total_steps, 1e-9)
+    # reciprocals in float32: what XLA folds a division by a constant into (bit for bit)
+    return {"shape": np.int32(list(SHAPES).index(name)),
+            "decay_start": np.float32(total_steps - decay_len),
+            "inv_decay_len": np.float32(1.0) / np.float32(decay_len),
+            "warmup": np.float32(warmup_steps),
+            "inv_warmup": np.float32(1.0) / np.float32(max(warmup_steps, 1))}
+
+
+def traced_multiplier(params: dict, step) -> jax.Array:
+    r""":math:`\eta(t)/\eta_0` from :func:`schedule_params` (which may be traced arrays): the
+    shape is chosen with ``lax.switch``, so one compiled program serves every schedule.
+
+    >>> float(traced_multiplier(schedule_params("linear", 100, 0.5), 75))
+    0.5
+    """
+    t = jnp.asarray(step, dtype=jnp.float32)
+    s = jnp.clip((t - params["decay_start"]) * params["inv_decay_len"], 0.0, 1.0)
+    mult = jax.lax.switch(params["shape"], list(SHAPES.values()), s)
+    ramp = jnp.minimum(1.0, (t + 1.0) * params["inv_warmup"])
+    return jnp.where(params["warmup"] > 0, mult * ramp, mult)

@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import fourier
+from . import fourier, language, tokens
 
 if TYPE_CHECKING:
     from ..train.config import TrainConfig
 
 TASKS: dict[str, Callable[[TrainConfig], Any]] = {
     "fourier": fourier.build,
+    "language": language.build,
+    "tokens": tokens.build,
 }
 
 

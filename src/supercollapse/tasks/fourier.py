@@ -83,6 +83,7 @@ class PowerLawFourierTask:
         self.phase = jnp.where(jax.random.bernoulli(kp, 0.5, (n_modes,)), jnp.pi / 2, 0.0)
         self._k2pi, self._amp, self._shift = merge_modes(self.k, self.w, self.phase)
         self.input_dim = input_dim
+        self.input_shape, self.target_shape, self.tokens_per_sample = (input_dim,), (), 1
         self.chunk = chunk
         x_test = self.sample_inputs(jax.random.key(test_seed), n_test)
         self._test = (x_test, self._target_chunked(x_test))

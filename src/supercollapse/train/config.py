@@ -20,7 +20,18 @@ from typing import Any
 
 SCHEDULES = ("constant", "linear", "cosine", "multicosine", "exponential", "power", "quadratic")
 MUP_MODES = ("on", "off", "frozen")
+COMPUTE_DTYPES = ("float32", "bfloat16")
+NEXT_TOKEN_FIELDS = ("vocab_size", "seq_len", "head_dim", "mlp_ratio", "qk_norm", "z_loss",
+                     "compute_dtype", "n_rules", "rule_branching", "zipf_exponent", "data_dir")
 HORIZON_FIELDS = ("samples", "tokens_per_param", "horizon_kappa")
+# Fields that change no array shape and no constant of the compiled program: the engine passes
+# them as traced inputs (or uses them on the host), so configs that differ only here share one
+# compilation and can be trained side by side in one vmapped program.
+SHAPE_FREE_FIELDS = ("lr", "schedule", "decay_frac", "warmup_frac", "mup", "base_width",
+                     "mup_reference_width", "train_seed", *HORIZON_FIELDS, "horizon_exponent",
+                     "horizon_mult", "n_evals", "seeds", "tags")
+# Version of the run-id scheme (see TrainConfig.run_id); bump it only to rename every run.
+RUN_ID_SCHEMA = 2
 
 
 class ConfigError(ValueError):
@@ -52,6 +63,18 @@ class TrainConfig:
     depth_multiplier: float | None = None  # None: 6 / depth, the paper's choice
     embed_multiplier: float = 1.0
     readout_multiplier: float = 1.0
+    # --- next-token prediction: transformer, synthetic language, token files -------------
+    vocab_size: int = 64  # tokens; a token file's vocabulary must fit
+    seq_len: int = 64  # predicted tokens per sequence (context length)
+    head_dim: int = 64  # fixed per-head dimension; heads = width / head_dim
+    mlp_ratio: int = 4  # hidden width of the transformer's MLP, in units of width
+    qk_norm: bool = True  # RMSNorm of queries and keys, with a learned gain
+    z_loss: float = 0.0  # coefficient of the z-loss (logsumexp^2) in the training loss
+    compute_dtype: str = "float32"  # "float32" | "bfloat16" (parameters stay float32)
+    n_rules: int = 1024  # language: number of hidden rules
+    rule_branching: int = 4  # language: successors of a token under one rule
+    zipf_exponent: float = 1.5  # language: rule k is used with probability ~ k^-exponent
+    data_dir: str | None = None  # tokens: folder with train.bin, val.bin, meta.json
     # --- optimiser ------------------------------------------------------------------
     lr: float = 1e-3
     b1: float = 0.9
@@ -60,6 +83,7 @@ class TrainConfig:
     mup: str = "on"  # "on" | "off" | "frozen" (learning rates frozen at mup_reference_width)
     base_width: int = 128
     mup_reference_width: int | None = None
+    optimizer: str = "adam"  # a name in supercollapse.optim.OPTIMIZERS
     schedule: str = "constant"
     decay_frac: float = 1.0  # decay over the last fraction of training
     warmup_frac: float = 0.0  # linear warmup over the first fraction of training
@@ -108,6 +132,10 @@ class TrainConfig:
 
         need(self.task in TASKS, "task", f"unknown task; choose one of {sorted(TASKS)}")
         need(self.model in MODELS, "model", f"unknown model; choose one of {sorted(MODELS)}")
+        from ..optim import OPTIMIZERS
+
+        need(self.optimizer in OPTIMIZERS, "optimizer",
+             f"unknown optimizer; choose one of {sorted(OPTIMIZERS)}")
         for name in ("input_dim", "n_modes", "width", "depth", "base_width", "batch_size",
                      "n_test", "eval_batch_size", "n_evals"):
             need(integer(getattr(self, name)) and getattr(self, name) > 0, name,
@@ -135,6 +163,29 @@ class TrainConfig:
         need(self.depth_multiplier is None
              or (real(self.depth_multiplier) and self.depth_multiplier > 0), "depth_multiplier",
              "must be positive (or None for 6 / depth)")
+        # next-token fields (used by the transformer and the language and tokens tasks)
+        for name in ("vocab_size", "seq_len", "head_dim", "mlp_ratio", "n_rules",
+                     "rule_branching"):
+            need(integer(getattr(self, name)) and getattr(self, name) > 0, name,
+                 "must be a positive integer")
+        need(self.vocab_size >= 2, "vocab_size", "must be at least 2")
+        need(isinstance(self.qk_norm, bool), "qk_norm", "must be True or False")
+        need(real(self.z_loss) and self.z_loss >= 0, "z_loss", "must be a non-negative number")
+        need(self.compute_dtype in COMPUTE_DTYPES, "compute_dtype",
+             f"choose one of {COMPUTE_DTYPES}")
+        need(real(self.zipf_exponent) and self.zipf_exponent > 0, "zipf_exponent",
+             "must be positive")
+        need(self.rule_branching <= self.vocab_size, "rule_branching",
+             f"successors are distinct tokens: at most vocab_size={self.vocab_size}")
+        need(self.data_dir is None or isinstance(self.data_dir, str), "data_dir",
+             "must be a folder path or None")
+        if self.task == "tokens":
+            need(self.data_dir is not None, "data_dir", "the tokens task needs a data folder")
+        if self.model == "transformer":
+            need(self.width % self.head_dim == 0, "width",
+                 f"must be a multiple of head_dim={self.head_dim}")
+            need(self.base_width % self.head_dim == 0, "base_width",
+                 f"must be a multiple of head_dim={self.head_dim}")
         set_horizons = [n for n in HORIZON_FIELDS if getattr(self, n) is not None]
         if len(set_horizons) != 1:
             raise ConfigError("TrainConfig: set exactly one of samples, tokens_per_param, "
@@ -153,27 +204,34 @@ class TrainConfig:
         return self
 
     # ---------------------------------------------------------------------------------
-    def horizon_samples(self, n_params: int) -> float:
+    def horizon_samples(self, n_params: int, tokens_per_sample: int = 1) -> float:
         """Number of training samples the config asks for, for a model of ``n_params``.
+
+        The horizon is a number of tokens (compute is ``6 P tokens``); a sample holds
+        ``tokens_per_sample`` of them (1 for the Fourier task, the sequence length for a
+        language task). ``samples`` is a number of samples.
 
         >>> TrainConfig(horizon_kappa=6.0, horizon_exponent=2.0).horizon_samples(1000)
         1000.0
+        >>> TrainConfig(tokens_per_param=20.0).horizon_samples(1000, tokens_per_sample=10)
+        2000.0
         """
         if self.samples is not None:
             t = float(self.samples)
         elif self.tokens_per_param is not None:
-            t = self.tokens_per_param * n_params
+            t = self.tokens_per_param * n_params / tokens_per_sample
         else:
-            t = self.horizon_kappa * n_params ** self.horizon_exponent / (6.0 * n_params)
+            t = (self.horizon_kappa * n_params ** self.horizon_exponent / (6.0 * n_params)
+                 / tokens_per_sample)
         return t * self.horizon_mult
 
-    def horizon_steps(self, n_params: int) -> int:
+    def horizon_steps(self, n_params: int, tokens_per_sample: int = 1) -> int:
         """Optimiser steps: ``ceil(samples / batch_size)``; at least one, or ConfigError.
 
         >>> TrainConfig(samples=1000, batch_size=64).horizon_steps(1000)
         16
         """
-        t = self.horizon_samples(n_params)
+        t = self.horizon_samples(n_params, tokens_per_sample)
         steps = math.ceil(t / self.batch_size - 1e-9)
         if t < self.batch_size:
             name = next(n for n in HORIZON_FIELDS if getattr(self, n) is not None)
@@ -209,9 +267,39 @@ class TrainConfig:
             d["seeds"] = tuple(int(s) for s in d["seeds"])
         return cls(**d)
 
+    def shape_key(self) -> TrainConfig:
+        """The config with every shape-free field at its default: configs with equal keys
+        share one compiled program (``SHAPE_FREE_FIELDS``).
+
+        >>> a = TrainConfig(samples=10, lr=1e-2, schedule="cosine", seeds=(0, 1))
+        >>> a.shape_key() == TrainConfig(samples=99, width=128).shape_key()
+        True
+        >>> a.shape_key() == a.replace(width=64).shape_key()
+        False
+        """
+        defaults = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING
+                             else f.default) for f in dataclasses.fields(self)}
+        return dataclasses.replace(self, **{k: defaults[k] for k in SHAPE_FREE_FIELDS})
+
     def run_id(self) -> str:
-        """A short stable identity: a hash of every field except ``tags``."""
+        """A short stable identity: a hash of the fields that differ from their defaults.
+
+        Hashed: ``{"schema": RUN_ID_SCHEMA, field: value, ...}`` over the non-default fields
+        (``tags`` excluded), as sorted JSON. A new field with a default therefore keeps every
+        existing id, and so does the order of the fields.
+
+        >>> TrainConfig(samples=1000).run_id() == TrainConfig(samples=1000, tags={"a": 1}).run_id()
+        True
+        >>> TrainConfig(samples=1000).run_id() == TrainConfig(samples=1000, lr=2e-3).run_id()
+        False
+        """
+        blob = json.dumps({"schema": RUN_ID_SCHEMA, **self.non_default_fields()},
+                          sort_keys=True).encode()
+        return hashlib.sha1(blob).hexdigest()[:12]
+
+    def non_default_fields(self) -> dict[str, Any]:
+        """The fields (as in ``to_dict``, without ``tags``) that differ from the defaults."""
         d = self.to_dict()
         d.pop("tags")
-        blob = json.dumps(d, sort_keys=True).encode()
-        return hashlib.sha1(blob).hexdigest()[:12]
+        base = type(self)().to_dict()
+        return {k: v for k, v in d.items() if v != base[k]}

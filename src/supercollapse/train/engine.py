@@ -1,25 +1,41 @@
-"""The training engine: one compiled program trains several seeds of one config.
+"""The training engine: one compiled program trains many runs of one model shape.
 
 The loop is deliberately small (nanoGPT/picodo style). What makes it fast:
 
 * the steps between two evaluations run inside one compiled ``lax.fori_loop``, so Python
   touches the device only at evaluation points;
-* all seeds of a config are trained by the same program, ``jax.vmap``-ed over seeds
-  (small models leave an accelerator idle; a batch of seeds fills it);
-* batches are sharded over the devices along the batch axis (``jax.sharding``), with the
-  parameters replicated, so the same code runs data-parallel on a multi-GPU host or a TPU
-  slice. Batches are generated on the device from keys, so under ``jax.distributed``
-  (multi-host) every process runs this same program over the global mesh.
+* a *run* is one (config, seed). Every run whose config has the same shapes (task, model,
+  batch: :meth:`~supercollapse.train.config.TrainConfig.shape_key`) is trained by the same program, ``jax.vmap``-ed over
+  runs: seeds, but also learning rates, schedules and µP settings, which enter the compiled
+  step as traced inputs (:func:`supercollapse.optim.optimizers.hyperparameters`), never as
+  constants. A sweep therefore compiles once per shape (the programs are cached), and small
+  models, which leave an accelerator idle, fill it with a batch of runs;
+* the devices form a 2-D mesh ``(runs, data)`` (:func:`layout`): runs are spread over the
+  ``runs`` axis and, where a model is large enough to need it, each run's batch is split
+  over the ``data`` axis. Batches are generated on the device from keys, so under
+  ``jax.distributed`` (multi-host) every process runs this same program over the global mesh.
 
-What is logged at each evaluation point (see :func:`train`): step, samples, compute
-(6 P t), learning rate, tau (summed learning rate), train loss (mean over the steps since
+What is logged at each evaluation point (see :func:`train_many`): step, samples, compute
+(6 P tokens), learning rate, tau (summed learning rate), train loss (mean over the steps since
 the last evaluation), test loss, and optionally the traces of the minibatch covariance of
-the raw and the Adam-preconditioned gradient (:mod:`supercollapse.train.noise_traces`).
+the raw and the preconditioned gradient (:mod:`supercollapse.train.noise_traces`).
+
+A long run can save mid-run checkpoints (Orbax, opt-in: ``checkpoint_dir``) at its
+evaluation points; started again with the same directory it resumes from the last one and,
+on CPU, ends bit for bit where an uninterrupted run ends.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import math
 import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -29,8 +45,10 @@ from flax import nnx
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from ..models import build_model, count_params
-from ..optim.optimizers import adam_preconditioner, make_optimizer
+from ..models import build_model, model_param_count
+from ..optim import OPTIMIZERS
+from ..optim.base import chain
+from ..optim.optimizers import hyperparameters
 from ..optim.schedules import schedule_multiplier
 from ..provenance import provenance
 from ..results import RunResult
@@ -38,6 +56,12 @@ from ..tasks import build_task
 from .config import ConfigError, TrainConfig
 from .horizon import compute_flops, eval_steps
 from .noise_traces import gradient_noise_traces
+
+# How many times each compiled program of the engine was traced, i.e. compiled ("segment",
+# "evaluate"); benchmarks and tests read it.
+TRACES: Counter = Counter()
+
+CURVE_KEYS = ("train_loss", "test_loss", "trace_grad", "trace_pgrad")
 
 
 def schedule_arrays(cfg: TrainConfig, total_steps: int, steps: np.ndarray):
@@ -49,151 +73,413 @@ def schedule_arrays(cfg: TrainConfig, total_steps: int, steps: np.ndarray):
     return cfg.lr * mult[steps], tau[steps]
 
 
-def _mesh(devices) -> jax.sharding.Mesh:
-    return jax.sharding.Mesh(np.asarray(devices), ("data",))
+def layout(n_runs: int, devices: Sequence, batch_size: int,
+           data_parallel: int | None = None) -> jax.sharding.Mesh:
+    """The device mesh ``(runs, data)`` for ``n_runs`` runs of batch ``batch_size``.
 
+    By default runs are spread over as many devices as divide their number
+    (``gcd(n_runs, n_devices)``) and each run's batch over the rest; ``data_parallel`` sets
+    the size of the ``data`` axis instead (e.g. ``n_devices`` for one large model).
 
-class Trainer:
-    """The state of one config's training (all seeds) and its two compiled functions.
-
-    ``advance(stop)`` trains every seed from the current step to ``stop`` in one compiled
-    loop and returns the mean train loss per seed; ``evaluate()`` returns the test loss and
-    the gradient-noise traces per seed. :func:`train` strings them together at the
-    evaluation points; benchmarks and notebooks can drive them directly.
-
-    ``devices`` (default: all devices) form a 1-D data-parallel mesh; ``batch_size`` must be
-    divisible by their number.
+    >>> cpu = jax.devices("cpu")[:1]
+    >>> dict(layout(3, cpu, 64).shape)
+    {'runs': 1, 'data': 1}
     """
+    n = len(devices)
+    if data_parallel is None:
+        runs = math.gcd(n_runs, n)
+        data = n // runs
+    else:
+        if not (isinstance(data_parallel, int) and data_parallel > 0 and n % data_parallel == 0):
+            raise ConfigError(f"data_parallel={data_parallel!r} must be a positive divisor of "
+                              f"the number of devices ({n})")
+        data, runs = data_parallel, n // data_parallel
+        if n_runs % runs:
+            raise ConfigError(f"data_parallel={data_parallel}: {n_runs} run(s) cannot be "
+                              f"spread evenly over the {runs} device groups left")
+    if batch_size % data:
+        raise ConfigError(f"TrainConfig.batch_size={batch_size} must be divisible by the "
+                          f"{data} devices of the data-parallel axis (from {n} devices and "
+                          f"{n_runs} run(s))")
+    return jax.sharding.Mesh(np.asarray(devices, dtype=object).reshape(runs, data),
+                             ("runs", "data"))
 
-    def __init__(self, cfg: TrainConfig, *, devices=None):
-        self.cfg = cfg.validate()
-        self.devices = list(jax.devices() if devices is None else devices)
-        if cfg.batch_size % len(self.devices):
-            raise ConfigError(f"TrainConfig.batch_size={cfg.batch_size} must be divisible by "
-                              f"the number of devices ({len(self.devices)}) for data-parallel "
-                              "training")
-        mesh = _mesh(self.devices)
-        replicated = NamedSharding(mesh, P())
+
+@functools.lru_cache(maxsize=32)
+def _task(key: TrainConfig):
+    """The task of a shape key (built once: its target and test set are fixed)."""
+    return build_task(key)
+
+
+class _Programs:
+    """The two compiled functions for one shape key on one mesh (see :func:`_programs`)."""
+
+    def __init__(self, key: TrainConfig, mesh: jax.sharding.Mesh):
+        task = _task(key)
+        self.graphdef = nnx.split(nnx.eval_shape(lambda: build_model(key, jax.random.key(0))),
+                                  nnx.Param)[0]
+        graphdef, spec = self.graphdef, OPTIMIZERS[key.optimizer]
         batch_sharding = NamedSharding(mesh, P("data"))
 
-        task = build_task(cfg)
-        models = [build_model(cfg, jax.random.fold_in(jax.random.key(s), 0)) for s in cfg.seeds]
-        self.n_params = count_params(models[0])
-        self.total_steps = cfg.horizon_steps(self.n_params)
-        graphdef, first = nnx.split(models[0], nnx.Param)
-        params = jax.tree.map(lambda *a: jnp.stack(a),
-                              *[nnx.split(m, nnx.Param)[1] for m in models])
-        optimizer, peak_lrs = make_optimizer(cfg, first, self.total_steps)
-        opt_state = jax.vmap(optimizer.init)(params)
-        data_keys = jnp.stack([jax.random.fold_in(jax.random.key(cfg.train_seed), s)
-                               for s in cfg.seeds])
-        self.params, self.opt_state = jax.device_put((params, opt_state), replicated)
-        self.data_keys = jax.device_put(data_keys, replicated)
-        x_test, y_test = jax.device_put(task.test_set(), replicated)
-        self.step = 0
-        self.graphdef = graphdef
-
-        def loss_fn(p, x, y):
+        def loss_fn(p, x, y):  # mean over examples (and tokens, for a per-token loss)
             return jnp.mean(task.loss(nnx.merge(graphdef, p)(x), y))
 
-        def sample(key):
-            x, y = task.train_batch(key, cfg.batch_size)
+        # the objective that is differentiated (and logged as the train loss): the task's loss,
+        # or its training_loss where it adds a regulariser (the z-loss of next-token tasks)
+        objective = getattr(task, "training_loss", task.loss)
+
+        def train_loss_fn(p, x, y):
+            return jnp.mean(objective(nnx.merge(graphdef, p)(x), y))
+
+        def sample(k):
+            x, y = task.train_batch(k, key.batch_size)
             return (jax.lax.with_sharding_constraint(x, batch_sharding),
                     jax.lax.with_sharding_constraint(y, batch_sharding))
 
-        def one_seed_segment(p, o, key, start, stop):
+        def one_run_segment(p, o, data_key, hyper, start, stop):
+            TRACES["segment"] += 1
+            optimizer = chain(spec, key, hyper)
+
             def body(t, carry):
                 p, o, loss_sum = carry
-                x, y = sample(jax.random.fold_in(key, t))
-                loss, grads = jax.value_and_grad(loss_fn)(p, x, y)
+                x, y = sample(jax.random.fold_in(data_key, t))
+                loss, grads = jax.value_and_grad(train_loss_fn)(p, x, y)
                 updates, o = optimizer.update(grads, o, p)
                 return optax.apply_updates(p, updates), o, loss_sum + loss
 
             p, o, loss_sum = jax.lax.fori_loop(start, stop, body, (p, o, jnp.zeros(())))
             return p, o, loss_sum / jnp.maximum(stop - start, 1)
 
-        self._segment = jax.jit(jax.vmap(one_seed_segment, in_axes=(0, 0, 0, None, None)),
-                                donate_argnums=(0, 1))
+        self.segment = jax.jit(jax.vmap(one_run_segment, in_axes=(0, 0, 0, 0, None, None),
+                                        spmd_axis_name="runs"), donate_argnums=(0, 1))
 
-        n_chunks = max(1, cfg.n_test // min(cfg.eval_batch_size, cfg.n_test))
-        per_chunk = cfg.n_test // n_chunks
-        xs = x_test[: n_chunks * per_chunk].reshape(n_chunks, per_chunk, -1)
-        ys = y_test[: n_chunks * per_chunk].reshape(n_chunks, per_chunk)
+        # the test set in equal chunks, whatever the shapes of an example and its target
+        x_test, y_test = task.test_set()
+        n_chunks = max(1, key.n_test // min(key.eval_batch_size, key.n_test))
+        per_chunk = key.n_test // n_chunks
+        xs = x_test[: n_chunks * per_chunk].reshape(n_chunks, per_chunk, *x_test.shape[1:])
+        ys = y_test[: n_chunks * per_chunk].reshape(n_chunks, per_chunk, *y_test.shape[1:])
 
-        def one_seed_eval(p, o, noise_key):
+        def one_run_eval(p, o, hyper, noise_key):
+            TRACES["evaluate"] += 1
             test_loss = jnp.mean(jax.lax.map(lambda xy: loss_fn(p, *xy), (xs, ys)))
-            if cfg.noise_batches == 0:
+            if key.noise_batches == 0:
                 return test_loss, jnp.nan, jnp.nan
-            pre = adam_preconditioner(o, peak_lrs, cfg)
+            pre = spec.preconditioner(o[0], hyper["peak_lrs"], key)
             tr_g, tr_u = gradient_noise_traces(jax.grad(loss_fn), p, pre, sample, noise_key,
-                                               cfg.noise_batches, cfg.batch_size)
+                                               key.noise_batches, key.batch_size)
             return test_loss, tr_g, tr_u
 
-        self._evaluate = jax.jit(jax.vmap(one_seed_eval, in_axes=(0, 0, None)))
-        self._noise_root = jax.random.key(cfg.test_seed + 1)
+        self.evaluate = jax.jit(jax.vmap(one_run_eval, in_axes=(0, 0, 0, None),
+                                         spmd_axis_name="runs"))
+
+
+@functools.lru_cache(maxsize=32)
+def _programs(key: TrainConfig, mesh: jax.sharding.Mesh) -> _Programs:
+    """Compiled programs, cached by shape key and mesh: a second Trainer of the same shapes
+    (any learning rate, schedule, seeds, horizon) reuses them without compiling."""
+    return _Programs(key, mesh)
+
+
+def _stack(trees: list) -> Any:
+    return jax.tree.map(lambda *a: np.stack([np.asarray(x) for x in a]), *trees)
+
+
+class Trainer:
+    """The state of a group of runs (all seeds of one or several configs) and its programs.
+
+    ``cfgs``: one config, or several that differ only in shape-free fields
+    (``SHAPE_FREE_FIELDS``) and train for the same number
+    of steps. Their runs, one per (config, seed) in order, are stacked along the vmapped
+    axis. ``advance(stop)`` trains every run from the current step to ``stop`` in one
+    compiled loop and returns the mean train loss per run; ``evaluate()`` returns the test
+    loss and the gradient-noise traces per run. :func:`train_many` strings them together
+    at the evaluation points; benchmarks and notebooks can drive them directly.
+
+    ``devices`` (default: all devices) form the mesh of :func:`layout`.
+    """
+
+    def __init__(self, cfgs: TrainConfig | Sequence[TrainConfig], *, devices=None,
+                 data_parallel: int | None = None):
+        cfgs = [cfgs] if isinstance(cfgs, TrainConfig) else list(cfgs)
+        if not cfgs:
+            raise ValueError("Trainer: no configs given")
+        for c in cfgs:
+            c.validate()
+        key = cfgs[0].shape_key()
+        for c in cfgs[1:]:
+            if c.shape_key() != key:
+                diff = sorted(k for k, v in c.shape_key().to_dict().items()
+                              if v != key.to_dict()[k])
+                raise ConfigError(f"Trainer: configs differ in fields that set shapes or "
+                                  f"constants of the program ({diff}); train them in separate "
+                                  "groups (train_many does)")
+        self.configs, self.cfg = cfgs, cfgs[0]
+        self.runs = [(i, s) for i, c in enumerate(cfgs) for s in c.seeds]
+        self.devices = list(jax.devices() if devices is None else devices)
+        self.mesh = layout(len(self.runs), self.devices, key.batch_size, data_parallel)
+        self.task = _task(key)
+        programs = _programs(key, self.mesh)
+        self._segment, self._evaluate = programs.segment, programs.evaluate
+        self.graphdef = programs.graphdef
+
+        models = [build_model(cfgs[i], jax.random.fold_in(jax.random.key(s), 0))
+                  for i, s in self.runs]
+        self.n_params = model_param_count(models[0])
+        totals = {c.horizon_steps(self.n_params, self.task.tokens_per_sample) for c in cfgs}
+        if len(totals) != 1:
+            raise ConfigError(f"Trainer: the configs train for different numbers of steps "
+                              f"({sorted(totals)}); train them in separate groups "
+                              "(train_many does)")
+        self.total_steps = totals.pop()
+        first = nnx.split(models[0], nnx.Param)[1]
+        params = jax.tree.map(lambda *a: jnp.stack(a),
+                              *[nnx.split(m, nnx.Param)[1] for m in models])
+        per_config = [hyperparameters(c, first, self.total_steps) for c in cfgs]
+        hyper = _stack([per_config[i] for i, _ in self.runs])
+        optimizer = chain(OPTIMIZERS[key.optimizer], key, per_config[0])
+        opt_state = jax.vmap(optimizer.init)(params)
+        data_keys = jnp.stack([jax.random.fold_in(jax.random.key(cfgs[i].train_seed), s)
+                               for i, s in self.runs])
+        self.sharding = NamedSharding(self.mesh, P("runs"))
+        self.params, self.opt_state, self.data_keys, self.hyper = jax.device_put(
+            (params, opt_state, data_keys, hyper), self.sharding)
+        self._noise_root = jax.random.key(key.test_seed + 1)
+        self.step = 0
 
     def advance(self, stop: int) -> np.ndarray:
-        """Train every seed up to step ``stop``; return each seed's mean train loss."""
+        """Train every run up to step ``stop``; return each run's mean train loss."""
         if not self.step < stop <= self.total_steps:
             raise ValueError(f"advance: stop={stop} must lie in ({self.step}, "
                              f"{self.total_steps}]")
         self.params, self.opt_state, loss = self._segment(
-            self.params, self.opt_state, self.data_keys, jnp.int32(self.step), jnp.int32(stop))
+            self.params, self.opt_state, self.data_keys, self.hyper, jnp.int32(self.step),
+            jnp.int32(stop))
         self.step = stop
         return np.asarray(loss)
 
     def evaluate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Test loss and (raw, preconditioned) gradient-noise traces, one value per seed."""
+        """Test loss and (raw, preconditioned) gradient-noise traces, one value per run."""
         key = jax.random.fold_in(self._noise_root, self.step)
-        return tuple(np.asarray(a) for a in self._evaluate(self.params, self.opt_state, key))
+        return tuple(np.asarray(a) for a in
+                     self._evaluate(self.params, self.opt_state, self.hyper, key))
 
-    def model(self, seed_index: int = 0) -> nnx.Module:
-        """The trained model of one seed, as an NNX module."""
-        one = jax.tree.map(lambda a: a[seed_index], self.params)
+    def model(self, run_index: int = 0) -> nnx.Module:
+        """The trained model of one run (the ``run_index``-th (config, seed)), as NNX."""
+        one = jax.tree.map(lambda a: a[run_index], self.params)
         return nnx.merge(self.graphdef, one)
 
+    # --- checkpoints: the training state as host arrays, and back ---------------------
+    def state_leaves(self) -> list[np.ndarray]:
+        """Parameters and optimiser state as a flat list of host arrays."""
+        return [np.asarray(a) for a in jax.tree.leaves((self.params, self.opt_state))]
 
-def train(cfg: TrainConfig, *, devices=None, progress: bool = False) -> RunResult:
-    """Train every seed of ``cfg`` and return the logged curves at the evaluation points."""
+    def load_state(self, leaves: list[np.ndarray], step: int) -> None:
+        """Put a saved :meth:`state_leaves` back (same structure, shapes and dtypes)."""
+        current = jax.tree.leaves((self.params, self.opt_state))
+        if len(leaves) != len(current) or any(
+                np.shape(a) != b.shape or np.asarray(a).dtype != b.dtype
+                for a, b in zip(leaves, current, strict=True)):
+            raise ValueError("Trainer.load_state: the saved state does not match this "
+                             "trainer's parameters and optimiser state")
+        tree = jax.tree.structure((self.params, self.opt_state))
+        self.params, self.opt_state = jax.device_put(jax.tree.unflatten(tree, list(leaves)),
+                                                     self.sharding)
+        self.step = int(step)
+
+
+class _Checkpoints:
+    """Orbax checkpoints of one group of runs in ``directory`` (the latest one is kept).
+
+    A checkpoint holds the parameters and optimiser state, the evaluation index it was
+    taken at, and the curves and divergence flags logged so far. ``directory`` also holds
+    ``runs.json``, the run ids and seeds of the group: a directory of other runs is refused.
+    """
+
+    def __init__(self, directory: str | Path, trainer: Trainer):
+        import orbax.checkpoint as ocp  # imported here: only checkpointed runs need it
+
+        self.ocp = ocp
+        self.dir = Path(directory).absolute()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        ident = {"runs": [[trainer.configs[i].run_id(), s] for i, s in trainer.runs]}
+        tag = self.dir / "runs.json"
+        if tag.exists() and json.loads(tag.read_text()) != ident:
+            raise ValueError(f"{self.dir}: holds checkpoints of other runs "
+                             f"({tag.read_text().strip()}); use another checkpoint_dir")
+        tag.write_text(json.dumps(ident))
+        self.manager = ocp.CheckpointManager(
+            self.dir / "states", options=ocp.CheckpointManagerOptions(
+                max_to_keep=1, enable_async_checkpointing=False))
+
+    def save(self, index: int, trainer: Trainer, logs: dict, diverged: np.ndarray,
+             stopped: np.ndarray) -> None:
+        tree = {"leaves": {f"{k:05d}": a for k, a in enumerate(trainer.state_leaves())},
+                "logs": {k: np.asarray(v) for k, v in logs.items()},
+                "diverged": diverged.astype(np.int8), "stopped": stopped.astype(np.int64),
+                "step": np.int64(trainer.step)}
+        self.manager.save(index, args=self.ocp.args.StandardSave(tree))
+        self.manager.wait_until_finished()
+
+    def restore(self, trainer: Trainer, logs: dict, diverged: np.ndarray,
+                stopped: np.ndarray) -> int:
+        """Load the latest checkpoint into ``trainer``, ``logs``, ``diverged`` and
+        ``stopped`` (in place); return its evaluation index, or -1 if there is none."""
+        index = self.manager.latest_step()
+        if index is None:
+            return -1
+        tree = self.manager.restore(index, args=self.ocp.args.StandardRestore())
+        leaves = [np.asarray(tree["leaves"][k]) for k in sorted(tree["leaves"])]
+        trainer.load_state(leaves, int(tree["step"]))
+        for k in logs:
+            logs[k][...] = np.asarray(tree["logs"][k])
+        diverged[...] = np.asarray(tree["diverged"]).astype(bool)
+        stopped[...] = np.asarray(tree["stopped"])
+        return int(index)
+
+    def close(self) -> None:
+        self.manager.close()
+
+
+def _group_key(cfg: TrainConfig, total_steps: int) -> tuple:
+    return (cfg.shape_key(), total_steps, cfg.n_evals)
+
+
+def total_steps(cfg: TrainConfig) -> int:
+    """Optimiser steps of ``cfg`` (its horizon, counted in the task's tokens per sample)."""
+    from ..models import param_count
+
+    return cfg.horizon_steps(param_count(cfg), _task(cfg.shape_key()).tokens_per_sample)
+
+
+def group_checkpoint_dir(root: str | Path, configs: Sequence[TrainConfig]) -> Path:
+    """Where :func:`train_many` keeps the checkpoints of one group under ``root``."""
+    ident = "-".join(c.run_id() for c in configs)
+    return Path(root) / hashlib.sha1(ident.encode()).hexdigest()[:12]
+
+
+def plan_groups(configs: Sequence[TrainConfig]) -> list[list[int]]:
+    """Indices of ``configs`` trained together: same shape key, steps and evaluation points.
+
+    >>> a = TrainConfig(width=16, depth=1, samples=32 * 10, batch_size=32)
+    >>> plan_groups([a, a.replace(width=8), a.replace(lr=1e-2), a.replace(samples=640)])
+    [[0, 2], [1], [3]]
+    """
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(configs):
+        c.validate()
+        groups.setdefault(_group_key(c, total_steps(c)), []).append(i)
+    return list(groups.values())
+
+
+def train_many(configs: Sequence[TrainConfig], *, devices=None, progress: bool = False,
+               checkpoint_dir: str | Path | None = None, checkpoint_every: int = 1,
+               data_parallel: int | None = None) -> list[RunResult]:
+    """Train every config (all its seeds) and return one :class:`~supercollapse.results.RunResult` per config.
+
+    Configs with the same shapes, steps and evaluation points (:func:`plan_groups`) are
+    trained together in one vmapped program, and every group of one shape shares one
+    compilation: a learning-rate sweep is ``train_many([cfg.replace(lr=x) for x in lrs])``.
+
+    ``checkpoint_dir``: save an Orbax checkpoint at every ``checkpoint_every``-th evaluation
+    point (one sub-directory per group) and resume from the latest one found there.
+    """
+    configs = list(configs)
+    out: list[RunResult | None] = [None] * len(configs)
+    for group in plan_groups(configs):
+        ckpt = None
+        if checkpoint_dir is not None:
+            ckpt = group_checkpoint_dir(checkpoint_dir, [configs[i] for i in group])
+        results = _train_group([configs[i] for i in group], devices=devices,
+                               progress=progress, checkpoint_dir=ckpt,
+                               checkpoint_every=checkpoint_every, data_parallel=data_parallel)
+        for i, r in zip(group, results, strict=True):
+            out[i] = r
+    return out
+
+
+def train(cfg: TrainConfig, *, devices=None, progress: bool = False,
+          checkpoint_dir: str | Path | None = None, checkpoint_every: int = 1,
+          data_parallel: int | None = None) -> RunResult:
+    """Train every seed of ``cfg`` and return the logged curves at the evaluation points.
+
+    ``checkpoint_dir``: opt-in mid-run checkpoints (see :func:`train_many`); the caller
+    deletes the directory once it has stored the result (as :func:`~.sweep.run_sweep` does).
+    """
+    return _train_group([cfg], devices=devices, progress=progress,
+                        checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
+                        data_parallel=data_parallel)[0]
+
+
+def _train_group(cfgs: list[TrainConfig], *, devices, progress: bool, checkpoint_dir,
+                 checkpoint_every: int, data_parallel: int | None) -> list[RunResult]:
+    if not (isinstance(checkpoint_every, int) and checkpoint_every >= 1):
+        raise ValueError(f"checkpoint_every={checkpoint_every!r} must be a positive integer")
     t_start = time.time()
-    trainer = Trainer(cfg, devices=devices)
+    trainer = Trainer(cfgs, devices=devices, data_parallel=data_parallel)
     total = trainer.total_steps
-    steps = eval_steps(total, cfg.n_evals)
-    n_seeds, n_evals = len(cfg.seeds), len(steps)
-    logs = {k: np.full((n_seeds, n_evals), np.nan)
-            for k in ("train_loss", "test_loss", "trace_grad", "trace_pgrad")}
-    diverged = np.zeros(n_seeds, bool)
+    steps = eval_steps(total, cfgs[0].n_evals)
+    n_runs, n_evals = len(trainer.runs), len(steps)
+    logs = {k: np.full((n_runs, n_evals), np.nan) for k in CURVE_KEYS}
+    diverged = np.zeros(n_runs, bool)
+    stopped = np.full(n_runs, -1, np.int64)  # step at which a run was found diverged
+    ckpt = None if checkpoint_dir is None else _Checkpoints(checkpoint_dir, trainer)
+    first = 0 if ckpt is None else ckpt.restore(trainer, logs, diverged, stopped) + 1
+    resumed_from = int(steps[first - 1]) if first > 0 else None
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=total, desc=f"D={cfg.width} {cfg.schedule}", unit="step", leave=False)
+        bar = tqdm(total=total, initial=trainer.step, unit="step", leave=False,
+                   desc=f"D={cfgs[0].width} x{n_runs} run(s)")
 
-    for i, step in enumerate(steps):
+    for i in range(first, n_evals):
+        if diverged.all():  # nothing left to train: stop early
+            break
+        step = int(steps[i])
         if step > trainer.step:
             if bar is not None:
-                bar.update(int(step - trainer.step))
-            logs["train_loss"][:, i] = trainer.advance(int(step))
+                bar.update(step - trainer.step)
+            logs["train_loss"][:, i] = trainer.advance(step)
         logs["test_loss"][:, i], tr_g, tr_u = trainer.evaluate()
-        if step > 0:  # Adam's preconditioner is undefined before the first step
+        if step > 0:  # the preconditioner is undefined before the first step
             logs["trace_grad"][:, i], logs["trace_pgrad"][:, i] = tr_g, tr_u
         finite = np.isfinite(logs["test_loss"][:, i])
         if step > 0:
             finite &= np.isfinite(logs["train_loss"][:, i])
+        stopped[~finite & ~diverged] = step
         diverged |= ~finite
-        for k in logs:  # a diverged seed's curve is NaN from the point it diverged on
+        for k in logs:  # a diverged run's curve is NaN from the point it diverged on
             logs[k][diverged, i:] = np.nan
-        if diverged.all():  # nothing left to train: stop early
-            break
+        if ckpt is not None and (i % checkpoint_every == 0 or i == n_evals - 1):
+            ckpt.save(i, trainer, logs, diverged, stopped)
     if bar is not None:
         bar.close()
-    if cfg.noise_batches == 0:
-        logs.pop("trace_grad")
-        logs.pop("trace_pgrad")
+    if ckpt is not None:
+        ckpt.close()
 
-    lr, tau = schedule_arrays(cfg, total, steps)
-    samples = steps.astype(np.float64) * cfg.batch_size
-    curves = {"step": steps, "samples": samples,
-              "compute": compute_flops(trainer.n_params, samples), "lr": lr, "tau": tau, **logs}
-    meta = {**provenance(trainer.devices), "wall_seconds": time.time() - t_start,
-            "steps_trained": trainer.step}
-    return RunResult(cfg, trainer.n_params, total, curves, diverged, meta)
+    wall = time.time() - t_start
+    tokens = trainer.task.tokens_per_sample
+    results, row = [], 0
+    for c in cfgs:
+        rows = slice(row, row + len(c.seeds))
+        row += len(c.seeds)
+        curves_c = {k: v[rows].copy() for k, v in logs.items()}
+        if c.noise_batches == 0:
+            curves_c.pop("trace_grad")
+            curves_c.pop("trace_pgrad")
+        lr, tau = schedule_arrays(c, total, steps)
+        samples = steps.astype(np.float64) * c.batch_size
+        curves = {"step": steps, "samples": samples,
+                  "compute": compute_flops(trainer.n_params, samples * tokens), "lr": lr,
+                  "tau": tau, **curves_c}
+        done = np.where(diverged[rows], stopped[rows], trainer.step)
+        meta = {**provenance(trainer.devices),
+                "wall_seconds": wall * len(c.seeds) / n_runs,
+                "steps_trained": int(done.max()),
+                "program": {"runs": n_runs, "run_ids": [g.run_id() for g in cfgs],
+                            "wall_seconds": wall, "mesh": dict(trainer.mesh.shape)}}
+        if resumed_from is not None:
+            meta["resumed_from_step"] = resumed_from
+        results.append(RunResult(c, trainer.n_params, total, curves, diverged[rows].copy(),
+                                 meta))
+    return results

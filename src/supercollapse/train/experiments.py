@@ -49,6 +49,28 @@ COLLAPSE_SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
              ("cosine", "cosine", 1.0), ("multicosine", "multicosine", 1.0),
              ("decay20", "linear", 0.2))
 
+# --- next-token prediction: a µP transformer on the synthetic language (tasks/language.py) ---
+# "lm-quick" learns in about a minute per width on two CPU cores (about 5-15k tokens/s);
+# "lm-full" is the GPU ladder (bf16, head dimension 64, depth 3 as in the paper). Samples are
+# sequences of seq_len tokens; compute is 6 P tokens with P the non-embedding parameters.
+SCALES["lm-quick"] = dict(task="language", model="transformer", vocab_size=32, seq_len=32,
+                          n_rules=256, rule_branching=4, zipf_exponent=1.5, head_dim=8, depth=2,
+                          mlp_ratio=4, batch_size=32, n_test=512, eval_batch_size=512,
+                          n_evals=40, lr=1e-2, base_width=16)
+SCALES["lm-full"] = dict(task="language", model="transformer", vocab_size=128, seq_len=256,
+                         n_rules=8192, rule_branching=4, zipf_exponent=1.5, head_dim=64, depth=3,
+                         mlp_ratio=4, batch_size=64, n_test=4096, eval_batch_size=512,
+                         n_evals=200, lr=1e-2, base_width=256, compute_dtype="bfloat16",
+                         warmup_frac=0.01)
+WIDTHS["lm-quick"] = (16, 24, 32, 48, 64)
+WIDTHS["lm-full"] = (256, 384, 512, 640, 768, 1024)
+HORIZON_WIDTHS["lm-quick"] = (8,) + WIDTHS["lm-quick"] + (96,)
+HORIZON_WIDTHS["lm-full"] = (192,) + WIDTHS["lm-full"] + (1280, 1536)
+HORIZON_STEPS["lm-quick"] = (3_000, 3_000)
+HORIZON_STEPS["lm-full"] = (40_000, 40_000)
+SEEDS["lm-quick"] = (0, 1, 2)
+SEEDS["lm-full"] = (0, 1, 2, 3, 4)
+
 
 @dataclass(frozen=True)
 class Law:

@@ -1,12 +1,17 @@
 """Run a list of configs, skipping finished ones: a killed sweep resumes where it stopped.
 
-Each config is one run file ``<run_id>.npz`` (all its seeds). A finished file is never
-recomputed, so re-running the same command after a crash or a time limit loses at most
-the run that was in progress.
+Each config is one run file ``<run_id>.npz`` (all its seeds), written atomically. Configs
+of the same shapes and length are trained together in one compiled program
+(:func:`~supercollapse.train.engine.train_many`), so a sweep compiles once per shape. A
+finished file is never recomputed, so re-running the same command after a crash or a time
+limit loses at most the group of runs in progress, and nothing of a long group: groups of
+at least ``checkpoint_min_steps`` steps save Orbax checkpoints under ``<out>/.checkpoints``
+and resume from the last one; a group's checkpoints are deleted once its files are written.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,7 +21,9 @@ import jax
 
 from ..results import load_run, run_path, save_run
 from .config import TrainConfig
-from .engine import train
+from .engine import group_checkpoint_dir, plan_groups, total_steps, train_many
+
+CHECKPOINTS = ".checkpoints"
 
 
 @dataclass
@@ -40,11 +47,13 @@ class SweepReport:
 
 
 def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
-              max_minutes: float | None = None, progress: bool = True) -> SweepReport:
-    """Train every config not yet in ``out_dir``; stop starting new runs after ``max_minutes``.
+              max_minutes: float | None = None, progress: bool = True,
+              checkpoint_min_steps: int = 20_000, checkpoint_every: int = 10) -> SweepReport:
+    """Train every config not yet in ``out_dir``; stop starting new groups after ``max_minutes``.
 
     All configs are validated before any compute. A finished file that cannot be read raises
-    :class:`~supercollapse.results.ResultsError` naming it.
+    :class:`~supercollapse.results.ResultsError` naming it. Groups of at least
+    ``checkpoint_min_steps`` steps checkpoint at every ``checkpoint_every``-th evaluation.
     """
     for cfg in configs:
         cfg.validate()
@@ -61,22 +70,31 @@ def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
             report.skipped.append(cfg.run_id())
         else:
             todo.append(cfg)
+    groups = [[todo[i] for i in g] for g in plan_groups(todo)]
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(todo), desc=f"sweep {out_dir.name}", unit="run")
-    for i, cfg in enumerate(todo):
+    for k, group in enumerate(groups):
         if max_minutes is not None and time.time() - t0 > 60 * max_minutes:
-            report.remaining = [c.run_id() for c in todo[i:]]
+            report.remaining = [c.run_id() for g in groups[k:] for c in g]
             break
-        result = train(cfg, progress=progress)
+        ckpt = out_dir / CHECKPOINTS if total_steps(group[0]) >= checkpoint_min_steps else None
+        results = train_many(group, progress=progress, checkpoint_dir=ckpt,
+                             checkpoint_every=checkpoint_every)
         if jax.process_index() == 0:  # under jax.distributed, one process writes
-            save_run(result, run_path(out_dir, cfg))
-        report.done.append(cfg.run_id())
-        if result.diverged.any():
-            report.diverged.append(cfg.run_id())
+            for result in results:
+                save_run(result, run_path(out_dir, result.config))
+        if ckpt is not None:  # the files are written: the group's checkpoints can go
+            shutil.rmtree(group_checkpoint_dir(ckpt, group), ignore_errors=True)
+            if ckpt.is_dir() and not any(ckpt.iterdir()):
+                ckpt.rmdir()
+        for result in results:
+            report.done.append(result.config.run_id())
+            if result.diverged.any():
+                report.diverged.append(result.config.run_id())
         if bar is not None:
-            bar.update(1)
+            bar.update(len(group))
     if bar is not None:
         bar.close()
     report.seconds = time.time() - t0
