@@ -41,9 +41,8 @@ def values() -> dict[str, list[float]]:
     curves = dict(zip(sizes, ladder_curves(horizon), strict=True))
     fr = compute_frontier(curves)
     c_fit, L_fit = frontier_points(fr)
-    with np.errstate(over="ignore", invalid="ignore"):  # chapter 1, frontier fits
-        out["ch1 L0 free"] = fit_values(fit_power_law_offset(c_fit, L_fit, n_bootstrap=20))
-        out["ch1 L0 = 0"] = fit_values(fit_power_law_offset(c_fit, L_fit, L0=0.0, n_bootstrap=20))
+    out["ch1 L0 free"] = fit_values(fit_power_law_offset(c_fit, L_fit, n_bootstrap=20))  # ch. 1
+    out["ch1 L0 = 0"] = fit_values(fit_power_law_offset(c_fit, L_fit, L0=0.0, n_bootstrap=20))
     law = fit_horizon_law(fr)  # chapter 2, horizon law and its seed bootstrap
     boot = bootstrap_horizon_law(curves, n_bootstrap=200, seed=0)
     out["ch2 law"] = [law.kappa, law.gamma, law.gamma_err, law.log_kappa_err, law.r2_log]
@@ -74,6 +73,30 @@ def values() -> dict[str, list[float]]:
             v += [h.slope.value, h.slope.lo, h.slope.hi, h.mu, h.nu, h.error.value, h.error.lo,
                   h.error.hi]
         out[f"ch5 check_scaling {name}"] = [float(x) for x in v]
+    rep = check_scaling(sweep["linear"])  # chapter 5, the 7-width ladder
+    out["ch5 check_scaling 7 widths"] = [rep.summary.frac_below, rep.summary.median_ratio,
+                                         rep.frac_below.lo, rep.frac_below.hi,
+                                         *rep.verdict_prob.values(), *rep.deviation, *rep.loo_gain]
+    for name in ("correct", "exponent_0.9x", "exponent_1.1x", "gamma_0.9x", "gamma_1.1x",
+                 "lr_0.25x"):  # chapter 5, the prescription, with and without constant-rate runs
+        runs = [r for r in ladders[name] if lo <= r.n_params <= hi]
+        for tag, const in (("two-term", horizon), ("alone", None)):
+            h = check_scaling(runs, constant_runs=const).horizon
+            v = [h.exponent_used, h.error.value, h.error.lo, h.error.hi, h.suggested.value]
+            out[f"ch5 prescription {tag} {name}"] = v + ([h.refit.gamma] if h.refit else [])
+    # chapter 5, exercise ex-05-exponent: a synthetic ladder with an exponent 15% too large
+    model, gamma = two.model, two.model.balance_gamma()
+    p_pin = float(next(r.n_params for r in ladders["gamma_0.9x"] if r.config.width == 96))
+    rng = np.random.default_rng(0)
+    synthetic = {}
+    for p in p_pin * np.geomspace(10**-0.5, 10**0.5, 6):
+        t = model.optimal_samples(p_pin) * (p / p_pin) ** ((1 + gamma) * 1.15 - 1)
+        t = t * np.geomspace(0.01, 1, 200)
+        L = model.loss(t, p) * (1 + 0.01 * rng.standard_normal((5, 1)))
+        synthetic[float(p)] = (6 * p * t, L * (1 + 0.003 * rng.standard_normal((5, t.size))))
+    h = check_scaling(synthetic).horizon
+    out["ch5 ex-05-exponent"] = [h.exponent_used, h.suggested.value, h.suggested.lo,
+                                 h.suggested.hi, h.mu, h.nu]
     return out
 
 
