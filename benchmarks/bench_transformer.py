@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import optax
+from bench_engine import median_time  # the same timer (benchmarks/ is the script's folder)
 from flax import nnx
 
 from supercollapse.models import build_model
@@ -35,15 +34,6 @@ from supercollapse.tasks import build_task
 from supercollapse.train.config import TrainConfig
 
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}  # dense bf16 FLOP/s
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def mup_multipliers(cfg: TrainConfig, params):
