@@ -31,7 +31,8 @@ def test_traced_schedule_equals_its_definition(name):
         want = np.asarray(schedule_multiplier(name, steps, 200, frac, warm))
         params = schedule_params(name, 200, frac, warm)
         got = np.asarray(jax.jit(jax.vmap(traced_multiplier, (None, 0)))(params, steps))
-        np.testing.assert_allclose(got, want, rtol=2e-7, atol=1e-7, err_msg=(name, frac, warm))
+        # float32: jit and eager may round cos differently (older XLA versions do, make test-min)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=(name, frac, warm))
 
 
 def test_learning_rates_and_schedules_share_one_compilation():
