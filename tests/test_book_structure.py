@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 import pytest
+import tinybook
 
 yaml = pytest.importorskip("yaml")
 
@@ -129,33 +130,11 @@ def test_cell_timeouts_agree():
 
 
 def _strict_build(tmp_path: Path, page: str, toc_extra: str = "") -> tuple[int, str]:
-    import shutil
-    import subprocess
-    import sys
-
-    exe = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which(
-        "jupyter-book"
-    )
-    if exe is None:
-        pytest.skip("jupyter-book is not installed")
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))
-    config["execute"] = {"execute_notebooks": "off"}
-    config.pop("exclude_patterns", None)
-    config["sphinx"].pop("local_extensions", None)
-    (tmp_path / "book").mkdir()
-    for bib in config["bibtex_bibfiles"]:
-        shutil.copy(ROOT / bib, tmp_path / bib)
-    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config), encoding="utf8")
+    tinybook.write_config(tmp_path)
     (tmp_path / "_toc.yml").write_text(f"format: jb-book\nroot: index\n{toc_extra}", "utf8")
     (tmp_path / "index.md").write_text(f"# Test\n\n{page}\n\n```{{bibliography}}\n```\n", "utf8")
     (tmp_path / "chapter.md").write_text("# Chapter\n\nText.\n", encoding="utf8")
-    result = subprocess.run(
-        [exe, "build", str(tmp_path), "-W", "-n", "--keep-going", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return result.returncode, result.stdout + result.stderr
+    return tinybook.build(tmp_path)
 
 
 def test_strict_build_of_a_tiny_book_passes(tmp_path):

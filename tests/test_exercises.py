@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import tinybook
 
 from supercollapse.exercises import check
 
@@ -264,24 +265,8 @@ def test_structure_tests_fail_on_the_old_layouts(tmp_path):
 
 
 def _tiny_book(tmp_path: Path, hide: bool) -> str:
-    import shutil
-    import subprocess
-    import sys
-
-    exe = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which(
-        "jupyter-book"
-    )
-    if exe is None:
-        pytest.skip("jupyter-book is not installed")
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))
-    config["execute"] = {"execute_notebooks": "off"}
-    config.pop("exclude_patterns", None)
-    config["sphinx"]["local_extensions"] = {"hide_gated_solutions": str(ROOT / "book" / "_ext")}
-    config["sphinx"]["config"]["hide_solutions"] = hide
-    (tmp_path / "book").mkdir()
-    for bib in config["bibtex_bibfiles"]:
-        shutil.copy(ROOT / bib, tmp_path / bib)
-    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config), encoding="utf8")
+    tinybook.write_config(tmp_path, {"hide_gated_solutions": str(ROOT / "book" / "_ext")},
+                          hide_solutions=hide)
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n  - file: ch\n")
     (tmp_path / "index.md").write_text("# Test\n\n```{bibliography}\n```\n", encoding="utf8")
     md = lambda s: {"cell_type": "markdown", "metadata": {}, "source": s}  # noqa: E731
@@ -300,11 +285,8 @@ def _tiny_book(tmp_path: Path, hide: bool) -> str:
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"}}}
     (tmp_path / "ch.ipynb").write_text(json.dumps(nb), encoding="utf8")
-    result = subprocess.run(
-        [exe, "build", str(tmp_path), "-W", "-n", "--keep-going", "--quiet"],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    rc, log = tinybook.build(tmp_path)
+    assert rc == 0, log
     return (tmp_path / "_build" / "html" / "ch.html").read_text(encoding="utf8")
 
 
