@@ -134,7 +134,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    scale = "lm-quick" if args.tiny else "lm-full"
+    scale = "lm-quick" if args.tiny else "lm-large"
     widths = WIDTHS[scale]
     out = {"provenance": provenance(jax.devices()), "scale": scale, "ladder": {}}
     for width in widths:

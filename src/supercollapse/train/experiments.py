@@ -50,26 +50,48 @@ COLLAPSE_SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
              ("decay20", "linear", 0.2))
 
 # --- next-token prediction: a µP transformer on the synthetic language (tasks/language.py) ---
-# "lm-quick" learns in about a minute per width on two CPU cores (about 5-15k tokens/s);
-# "lm-full" is the GPU ladder (bf16, head dimension 64, depth 3 as in the paper). Samples are
-# sequences of seq_len tokens; compute is 6 P tokens with P the non-embedding parameters.
+# "lm-quick" learns in about a minute per width on two CPU cores (about 5-15k tokens/s).
+# "lm-full" is the GPU sweep ladder of Part V: the same language and model family, twice the
+# batch, widths spanning 60x (horizon fit) and 27x (collapse) in non-embedding parameters, and
+# run lengths set by the quick ladder's fitted law (results/lm-quick/law.json), so that the
+# whole set takes about 20 minutes of one H100.
+# "lm-large" is a bigger ladder (bf16, head dimension 64, depth 3 as in the paper) for the
+# throughput benchmark and for real token corpora (book/real_data.md).
+# Samples are sequences of seq_len tokens; compute is 6 P tokens with P the non-embedding
+# parameters.
 SCALES["lm-quick"] = dict(task="language", model="transformer", vocab_size=32, seq_len=32,
                           n_rules=256, rule_branching=4, zipf_exponent=1.5, head_dim=8, depth=2,
                           mlp_ratio=4, batch_size=32, n_test=512, eval_batch_size=512,
                           n_evals=40, lr=1e-2, base_width=16)
-SCALES["lm-full"] = dict(task="language", model="transformer", vocab_size=128, seq_len=256,
-                         n_rules=8192, rule_branching=4, zipf_exponent=1.5, head_dim=64, depth=3,
-                         mlp_ratio=4, batch_size=64, n_test=4096, eval_batch_size=512,
-                         n_evals=200, lr=1e-2, base_width=256, compute_dtype="bfloat16",
-                         warmup_frac=0.01)
+SCALES["lm-full"] = dict(SCALES["lm-quick"], batch_size=64, n_test=2048, eval_batch_size=2048,
+                         n_evals=100)
+SCALES["lm-large"] = dict(task="language", model="transformer", vocab_size=128, seq_len=256,
+                          n_rules=8192, rule_branching=4, zipf_exponent=1.5, head_dim=64, depth=3,
+                          mlp_ratio=4, batch_size=64, n_test=4096, eval_batch_size=512,
+                          n_evals=200, lr=1e-2, base_width=256, compute_dtype="bfloat16",
+                          warmup_frac=0.01)
 WIDTHS["lm-quick"] = (16, 24, 32, 48, 64)
-WIDTHS["lm-full"] = (256, 384, 512, 640, 768, 1024)
+WIDTHS["lm-full"] = (24, 32, 48, 64, 96, 128)
+WIDTHS["lm-large"] = (256, 384, 512, 640, 768, 1024)
 HORIZON_WIDTHS["lm-quick"] = (8,) + WIDTHS["lm-quick"] + (96,)
-HORIZON_WIDTHS["lm-full"] = (192,) + WIDTHS["lm-full"] + (1280, 1536)
+HORIZON_WIDTHS["lm-full"] = (16,) + WIDTHS["lm-full"]
+HORIZON_WIDTHS["lm-large"] = (192,) + WIDTHS["lm-large"] + (1280, 1536)
 HORIZON_STEPS["lm-quick"] = (3_000, 3_000)
-HORIZON_STEPS["lm-full"] = (40_000, 40_000)
+HORIZON_STEPS["lm-full"] = (20_000, 80_000)
+HORIZON_STEPS["lm-large"] = (40_000, 40_000)
 SEEDS["lm-quick"] = (0, 1, 2)
 SEEDS["lm-full"] = (0, 1, 2, 3, 4)
+SEEDS["lm-large"] = (0, 1, 2, 3, 4)
+# Prior guesses of c*(P) = kappa P^exponent that set the horizon fit's run lengths: the paper's
+# MLP law, and for lm-full the law fitted on the lm-quick ladder (results/lm-quick/law.json).
+PRIOR_KAPPA_EXPONENT = {s: (kappa_from_paper(**PRIOR_LAW), PRIOR_LAW["exponent"])
+                        for s in SCALES}
+PRIOR_KAPPA_EXPONENT["lm-full"] = (38.18, 2.304)
+# The transformer breakdown sweep keeps the two clearest failures (GPU time).
+BREAKDOWN_VARIANTS = {"lm-full": ("mup_frozen", "lr_4x")}
+# Schedules of the transformer collapse sweep (Part V): the paper's four.
+LM_COLLAPSE_SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
+                         ("cosine", "cosine", 1.0), ("wsd", "linear", 0.2))
 
 
 @dataclass(frozen=True)
@@ -109,9 +131,11 @@ def _base(scale: str, **kw) -> TrainConfig:
 def horizon_fit_samples(scale: str, width: int) -> int:
     """Length of the constant-rate run of ``width`` in the horizon fit (samples)."""
     batch = SCALES[scale]["batch_size"]
-    prior = kappa_from_paper(**PRIOR_LAW) * _n_params(scale, width) ** (PRIOR_LAW["exponent"] - 1)
+    tokens_per_sample = SCALES[scale].get("seq_len", 1)
+    kappa, exponent = PRIOR_KAPPA_EXPONENT[scale]
+    prior_tokens = kappa * _n_params(scale, width) ** (exponent - 1) / 6.0  # c*/(6P)
     lo, hi = HORIZON_STEPS[scale]
-    steps = min(hi, max(lo, math.ceil(HORIZON_MARGIN * prior / 6.0 / batch)))
+    steps = min(hi, max(lo, math.ceil(HORIZON_MARGIN * prior_tokens / tokens_per_sample / batch)))
     return steps * batch
 
 
@@ -125,9 +149,10 @@ def horizon_fit(scale: str, law: Law | None = None) -> list[TrainConfig]:
 
 def collapse(scale: str, law: Law) -> list[TrainConfig]:
     """Every width to its compute-optimal horizon, under each schedule of the paper."""
+    schedules = LM_COLLAPSE_SCHEDULES if scale.startswith("lm-") else COLLAPSE_SCHEDULES
     return [_base(scale, width=w, samples=None, schedule=sched, decay_frac=frac,
                   tags={"experiment": "collapse", "variant": label}, **law.fields())
-            for label, sched, frac in COLLAPSE_SCHEDULES for w in WIDTHS[scale]]
+            for label, sched, frac in schedules for w in WIDTHS[scale]]
 
 
 def _n_params(scale: str, width: int) -> int:
@@ -153,6 +178,7 @@ def breakdown(scale: str, law: Law) -> list[TrainConfig]:
         "lr_4x": ({"lr": 4 * SCALES[scale]["lr"]}, law),
         "lr_0.25x": ({"lr": SCALES[scale]["lr"] / 4}, law),
     }
+    variants = {k: v for k, v in variants.items() if k in BREAKDOWN_VARIANTS.get(scale, variants)}
     return [_base(scale, width=w, samples=None, schedule="linear",
                   tags={"experiment": "breakdown", "variant": name}, **extra, **lw.fields())
             for name, (extra, lw) in variants.items() for w in widths]
