@@ -189,11 +189,14 @@ def noise_runs(scale: str, law: Law) -> list[TrainConfig]:
     widths = WIDTHS[scale]
     mid = widths[len(widths) // 2]
     cases = [(w, 1.0) for w in (widths[1], mid, widths[-2])] + [(mid, 0.5), (mid, 2.0)]
+    schedules = COLLAPSE_SCHEDULES
+    if scale.startswith("lm-"):  # the transformer: two widths at their optimum (GPU time)
+        cases, schedules = [(widths[1], 1.0), (mid, 1.0)], LM_COLLAPSE_SCHEDULES
     return [_base(scale, width=w, samples=None, schedule=sched, decay_frac=frac,
                   noise_batches=16 if scale == "full" else 8,
                   tags={"experiment": "noise", "variant": label, "horizon": mult},
                   **law.fields(mult))
-            for w, mult in cases for label, sched, frac in COLLAPSE_SCHEDULES]
+            for w, mult in cases for label, sched, frac in schedules]
 
 
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
