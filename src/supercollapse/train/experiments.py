@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,32 @@ class Law:
     def with_exponent_scaled(self, factor: float, anchor_params: float) -> Law:
         """``1 + gamma -> factor * (1 + gamma)`` (the horizon exponent), pinned likewise."""
         return self.with_exponent(factor * self.exponent, anchor_params)
+
+
+# A chapter's live experiment runs at "quick" scale on a CPU and at "accelerator" scale when JAX
+# sees a GPU or TPU (at most about 5 minutes on one Colab GPU); this variable forces either.
+SCALE_ENV = "SUPERCOLLAPSE_SCALE"
+LIVE_SCALES = {"mlp": ("quick", "accelerator"), "lm": ("lm-quick", "lm-accelerator")}
+
+
+def default_scale(family: str = "mlp") -> str:
+    """The scale of a chapter's live experiment for the model ``family`` ("mlp" or "lm").
+
+    ``quick`` on a CPU, ``accelerator`` on a GPU or TPU (``lm-quick`` / ``lm-accelerator`` for
+    the transformer). Set the environment variable ``SUPERCOLLAPSE_SCALE`` to ``quick`` or
+    ``accelerator`` to force one.
+    """
+    if family not in LIVE_SCALES:
+        raise ValueError(f"unknown model family {family!r}; choose one of {sorted(LIVE_SCALES)}")
+    quick, accel = LIVE_SCALES[family]
+    forced = os.environ.get(SCALE_ENV, "").strip().lower()
+    if forced:
+        if forced not in ("quick", "accelerator"):
+            raise ValueError(f"{SCALE_ENV}={forced!r}: use 'quick' or 'accelerator'")
+        return quick if forced == "quick" else accel
+    import jax
+
+    return quick if jax.default_backend() == "cpu" else accel
 
 
 def _base(scale: str, **kw) -> TrainConfig:
