@@ -54,10 +54,30 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     overrides = _parse_set(args.set or [])
     if overrides:
         configs = [c.replace(**overrides) for c in configs]
-    from .train.sweep import run_sweep
+    from .train.sweep import run_sweep, shard_configs
 
+    shard = None
+    if args.shard:
+        try:
+            index, count = (int(x) for x in args.shard.split("/"))
+        except ValueError:
+            raise ConfigError(f"--shard expects I/N (e.g. 0/4), got {args.shard!r}") from None
+        shard = (index, count)
+    if args.dry_run:
+        from .train.engine import plan_groups, total_steps
+        from .train.live import training_flops
+
+        mine = shard_configs(configs, *shard) if shard else list(configs)
+        total = 0.0
+        for g in plan_groups(mine):
+            c, flops = mine[g[0]], sum(training_flops(mine[i]) for i in g)
+            total += flops
+            print(f"width {c.width:5d}  {total_steps(c):8d} steps  {len(g):3d} run(s)  "
+                  f"{flops:.2e} FLOPs  {', '.join(sorted({mine[i].tags.get('variant', '') for i in g}))}")
+        print(f"{len(mine)} run(s), {total:.3g} model FLOPs in all")
+        return 0
     report = run_sweep(configs, args.out, max_minutes=args.max_minutes,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, shard=shard)
     print(report.summary())
     return 0 if report.complete else 3
 
@@ -200,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--set", nargs="*", metavar="FIELD=VALUE",
                     help="override config fields of every run")
     sw.add_argument("--no-progress", action="store_true")
+    sw.add_argument("--shard", metavar="I/N",
+                    help="train only shard I of N (one process per GPU, same --out)")
+    sw.add_argument("--dry-run", action="store_true",
+                    help="print the groups (steps, runs, model FLOPs) and train nothing")
     sw.add_argument("--nondeterministic", action="store_true",
                     help="on GPU, keep XLA's faster non-deterministic reductions")
     sw.set_defaults(fn=cmd_sweep)

@@ -237,6 +237,29 @@ def noise_runs(scale: str, law: Law) -> list[TrainConfig]:
             for w, mult in cases for label, sched, frac in schedules]
 
 
+# The horizon-exponent test of Part II on a ladder spanning 300x in parameters (issue 19): at
+# the full scale, widths 32-564 (P = 10.5k-3.2M, 303x), whose compute-optimal horizons
+# extrapolate the law (fitted on P = 42k-402k) by 4x below and 8x above that range.
+LADDER_WIDTHS = {"full": (32, 48, 72, 108, 160, 240, 360, 564)}
+LADDER_SEEDS = 3
+
+
+def exponent_ladder(scale: str, law: Law) -> list[TrainConfig]:
+    """Linear decay on a ladder of >= 300x in P, to horizons at the fitted exponent and at
+    0.9x and 1.1x of it, each pinned to the fitted law at the ladder's geometric middle size."""
+    if scale not in LADDER_WIDTHS:
+        raise ValueError(f"the exponent ladder is defined for scales {sorted(LADDER_WIDTHS)}")
+    widths = LADDER_WIDTHS[scale]
+    anchor = math.sqrt(_n_params(scale, widths[0]) * _n_params(scale, widths[-1]))
+    variants = {"exponent_1.0x": law, "exponent_0.9x": law.with_exponent_scaled(0.9, anchor),
+                "exponent_1.1x": law.with_exponent_scaled(1.1, anchor)}
+    return [_base(scale, width=w, samples=None, schedule="linear",
+                  seeds=SEEDS[scale][:LADDER_SEEDS],
+                  tags={"experiment": "ladder", "variant": name}, **lw.fields())
+            for name, lw in variants.items() for w in widths]
+
+
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise_runs,
+    "ladder": exponent_ladder,
 }

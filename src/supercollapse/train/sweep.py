@@ -46,20 +46,51 @@ class SweepReport:
         return s
 
 
+def shard_configs(configs: Sequence[TrainConfig], index: int, count: int) -> list[TrainConfig]:
+    """The configs of shard ``index`` of ``count``: whole groups (:func:`plan_groups`), dealt
+    largest first to the shard with the least work so far (model FLOPs), so that ``count``
+    processes, one per device, finish at about the same time. The deal depends only on the
+    sweep's configs, not on which runs are finished, so a resumed shard trains the same runs.
+
+    >>> cs = [TrainConfig(width=w, depth=1, samples=640, batch_size=32) for w in (8, 16, 32)]
+    >>> [[c.width for c in shard_configs(cs, i, 2)] for i in range(2)]
+    [[32], [16, 8]]
+    """
+    if not (isinstance(count, int) and count >= 1 and isinstance(index, int)
+            and 0 <= index < count):
+        raise ValueError(f"shard {index}/{count}: need 0 <= index < count")
+    from .live import training_flops
+
+    groups = [[configs[i] for i in g] for g in plan_groups(configs)]
+    cost = [sum(training_flops(c) for c in g) for g in groups]
+    load, mine = [0.0] * count, []
+    for k in sorted(range(len(groups)), key=lambda k: (-cost[k], k)):
+        target = min(range(count), key=lambda j: (load[j], j))
+        load[target] += cost[k]
+        if target == index:
+            mine.extend(groups[k])
+    return mine
+
+
 def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
               max_minutes: float | None = None, progress: bool = True,
-              checkpoint_min_steps: int = 20_000, checkpoint_every: int = 10) -> SweepReport:
+              checkpoint_min_steps: int = 20_000, checkpoint_every: int = 10,
+              shard: tuple[int, int] | None = None) -> SweepReport:
     """Train every config not yet in ``out_dir``; stop starting new groups after ``max_minutes``.
 
     All configs are validated before any compute. A finished file that cannot be read raises
     :class:`~supercollapse.results.ResultsError` naming it. Groups of at least
     ``checkpoint_min_steps`` steps checkpoint at every ``checkpoint_every``-th evaluation.
+    ``shard=(i, n)`` trains only shard ``i`` of ``n`` (:func:`shard_configs`): run ``n``
+    processes, one per GPU (``CUDA_VISIBLE_DEVICES=i``), into the same ``out_dir``.
     """
     for cfg in configs:
         cfg.validate()
     ids = [c.run_id() for c in configs]
     if len(set(ids)) != len(ids):
         raise ValueError("run_sweep: the sweep contains duplicate configs")
+    if shard is not None:
+        configs = shard_configs(configs, *shard)
     out_dir = Path(out_dir)
     report, t0 = SweepReport(), time.time()
     todo = []
