@@ -118,8 +118,11 @@ def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
                 save_run(result, run_path(out_dir, result.config))
         if ckpt is not None:  # the files are written: the group's checkpoints can go
             shutil.rmtree(group_checkpoint_dir(ckpt, group), ignore_errors=True)
-            if ckpt.is_dir() and not any(ckpt.iterdir()):
-                ckpt.rmdir()
+            try:  # another shard's process may be writing its own group's folder here
+                if ckpt.is_dir() and not any(ckpt.iterdir()):
+                    ckpt.rmdir()
+            except OSError:
+                pass
         for result in results:
             report.done.append(result.config.run_id())
             if result.diverged.any():
