@@ -94,6 +94,22 @@ BREAKDOWN_VARIANTS = {"lm-full": ("mup_frozen", "lr_4x")}
 LM_COLLAPSE_SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
                          ("cosine", "cosine", 1.0), ("wsd", "linear", 0.2))
 
+# --- the live experiment of Part V (chapter 8): a transformer ladder at a constant rate and
+# with linear decay, each width to its compute-optimal horizon (``live_collapse``). On a CPU
+# ("lm-quick", through default_scale("lm")) two tiny widths to the horizons of the quick law,
+# about a minute on two cores; on a GPU or TPU ("lm-accelerator") lm-full's language, model and
+# batch at its five smaller collapse widths to the horizons of the lm-full law, about a minute
+# of one H100 (18k steps in all, in five compiled programs of 10 runs each).
+SCALES["lm-accelerator"] = dict(SCALES["lm-full"])
+WIDTHS["lm-accelerator"] = (16, 24, 32, 48, 64)
+HORIZON_WIDTHS["lm-accelerator"] = HORIZON_WIDTHS["lm-full"]
+HORIZON_STEPS["lm-accelerator"] = HORIZON_STEPS["lm-full"]
+SEEDS["lm-accelerator"] = (0, 1, 2, 3, 4)
+PRIOR_KAPPA_EXPONENT["lm-accelerator"] = PRIOR_KAPPA_EXPONENT["lm-full"]
+LIVE_LM_WIDTHS = {"lm-quick": (8, 16), "lm-accelerator": WIDTHS["lm-accelerator"]}
+# The horizon law each live scale trains to (a path under results/, from fit-horizon).
+LIVE_LM_LAWS = {"lm-quick": "lm-quick/law.json", "lm-accelerator": "lm-full/law.json"}
+
 
 @dataclass(frozen=True)
 class Law:
@@ -180,6 +196,25 @@ def collapse(scale: str, law: Law) -> list[TrainConfig]:
     return [_base(scale, width=w, samples=None, schedule=sched, decay_frac=frac,
                   tags={"experiment": "collapse", "variant": label}, **law.fields())
             for label, sched, frac in schedules for w in WIDTHS[scale]]
+
+
+def live_collapse(scale: str, law: Law,
+                  schedules: tuple[str, ...] = ("constant", "linear")) -> list[TrainConfig]:
+    """The live transformer ladder of chapter 8: ``LIVE_LM_WIDTHS[scale]`` to their horizons.
+
+    The configurations of :func:`collapse` (same tags, same seeds), restricted to the live
+    widths and to ``schedules`` (labels of ``LM_COLLAPSE_SCHEDULES``).
+    """
+    if scale not in LIVE_LM_WIDTHS:
+        raise ValueError(f"no live transformer ladder at scale {scale!r}; choose one of "
+                         f"{sorted(LIVE_LM_WIDTHS)}")
+    known = [label for label, _, _ in LM_COLLAPSE_SCHEDULES]
+    if unknown := [s for s in schedules if s not in known]:
+        raise ValueError(f"unknown schedules {unknown}; choose from {known}")
+    return [_base(scale, width=w, samples=None, schedule=sched, decay_frac=frac,
+                  tags={"experiment": "collapse", "variant": label}, **law.fields())
+            for label, sched, frac in LM_COLLAPSE_SCHEDULES if label in schedules
+            for w in LIVE_LM_WIDTHS[scale]]
 
 
 def _n_params(scale: str, width: int) -> int:
