@@ -94,19 +94,20 @@ BREAKDOWN_VARIANTS = {"lm-full": ("mup_frozen", "lr_4x")}
 LM_COLLAPSE_SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
                          ("cosine", "cosine", 1.0), ("wsd", "linear", 0.2))
 
-# --- the live experiment of Part V (chapter 8): a transformer ladder at a constant rate and
-# with linear decay, each width to its compute-optimal horizon (``live_collapse``). On a CPU
-# ("lm-quick", through default_scale("lm")) two tiny widths to the horizons of the quick law,
-# about a minute on two cores; on a GPU or TPU ("lm-accelerator") lm-full's language, model and
-# batch at its five smaller collapse widths to the horizons of the lm-full law, about a minute
-# of one H100 (18k steps in all, in five compiled programs of 10 runs each).
+# --- the live experiment of Part V (chapter 8, ``live_schedules``): one transformer width to its
+# compute-optimal horizon under the four schedules, with the gradient-noise trace, for the
+# noise model. On a CPU ("lm-quick", through default_scale("lm")) width 16 with batch 32 and
+# three seeds to the quick law's horizon (605 steps), about a minute on two cores for three
+# schedules; on a GPU or TPU ("lm-accelerator") lm-full's width 64 with five seeds to the
+# lm-full law's horizon (8.6k steps: the configurations of the stored noise runs of that width),
+# well under a minute of one H100.
 SCALES["lm-accelerator"] = dict(SCALES["lm-full"])
-WIDTHS["lm-accelerator"] = (16, 24, 32, 48, 64)
+WIDTHS["lm-accelerator"] = WIDTHS["lm-full"]
 HORIZON_WIDTHS["lm-accelerator"] = HORIZON_WIDTHS["lm-full"]
 HORIZON_STEPS["lm-accelerator"] = HORIZON_STEPS["lm-full"]
-SEEDS["lm-accelerator"] = (0, 1, 2, 3, 4)
+SEEDS["lm-accelerator"] = SEEDS["lm-full"]
 PRIOR_KAPPA_EXPONENT["lm-accelerator"] = PRIOR_KAPPA_EXPONENT["lm-full"]
-LIVE_LM_WIDTHS = {"lm-quick": (8, 16), "lm-accelerator": WIDTHS["lm-accelerator"]}
+LIVE_LM_WIDTH = {"lm-quick": 16, "lm-accelerator": 64}
 # The horizon law each live scale trains to (a path under results/, from fit-horizon).
 LIVE_LM_LAWS = {"lm-quick": "lm-quick/law.json", "lm-accelerator": "lm-full/law.json"}
 
@@ -198,23 +199,26 @@ def collapse(scale: str, law: Law) -> list[TrainConfig]:
             for label, sched, frac in schedules for w in WIDTHS[scale]]
 
 
-def live_collapse(scale: str, law: Law,
-                  schedules: tuple[str, ...] = ("constant", "linear")) -> list[TrainConfig]:
-    """The live transformer ladder of chapter 8: ``LIVE_LM_WIDTHS[scale]`` to their horizons.
+def live_schedules(scale: str, law: Law, schedules: tuple[str, ...] | None = None,
+                   ) -> list[TrainConfig]:
+    """The live transformer runs of chapter 8: ``LIVE_LM_WIDTH[scale]`` under each schedule.
 
-    The configurations of :func:`collapse` (same tags, same seeds), restricted to the live
-    widths and to ``schedules`` (labels of ``LM_COLLAPSE_SCHEDULES``).
+    The configurations of :func:`noise_runs` for one width at its compute-optimal horizon
+    (``schedules``: labels of ``LM_COLLAPSE_SCHEDULES``, all four by default; the
+    gradient-noise trace over 8 minibatches), which the engine trains together in one
+    compiled program.
     """
-    if scale not in LIVE_LM_WIDTHS:
-        raise ValueError(f"no live transformer ladder at scale {scale!r}; choose one of "
-                         f"{sorted(LIVE_LM_WIDTHS)}")
+    if scale not in LIVE_LM_WIDTH:
+        raise ValueError(f"no live transformer runs at scale {scale!r}; choose one of "
+                         f"{sorted(LIVE_LM_WIDTH)}")
     known = [label for label, _, _ in LM_COLLAPSE_SCHEDULES]
-    if unknown := [s for s in schedules if s not in known]:
+    if unknown := [s for s in (schedules or ()) if s not in known]:
         raise ValueError(f"unknown schedules {unknown}; choose from {known}")
-    return [_base(scale, width=w, samples=None, schedule=sched, decay_frac=frac,
-                  tags={"experiment": "collapse", "variant": label}, **law.fields())
-            for label, sched, frac in LM_COLLAPSE_SCHEDULES if label in schedules
-            for w in LIVE_LM_WIDTHS[scale]]
+    return [_base(scale, width=LIVE_LM_WIDTH[scale], samples=None, schedule=sched,
+                  decay_frac=frac, noise_batches=8,
+                  tags={"experiment": "noise", "variant": label, "horizon": 1.0}, **law.fields())
+            for label, sched, frac in LM_COLLAPSE_SCHEDULES
+            if schedules is None or label in schedules]
 
 
 def _n_params(scale: str, width: int) -> int:
