@@ -22,14 +22,6 @@ from supercollapse.paths import results_dir
 from supercollapse.results import ladder_curves, load_sweep
 
 
-def frontier_points(fr, n=24):
-    """Chapter 1: about n log-spaced frontier points from where the first uncensored size leads."""
-    first = np.flatnonzero(fr.usable())[0]
-    in_range = (fr.compute >= fr.interval_lo[first]) & np.isfinite(fr.loss)
-    pick = np.unique(np.linspace(0, in_range.sum() - 1, n).round().astype(int))
-    return fr.compute[in_range][pick], fr.loss[in_range][pick]
-
-
 def fit_values(fit) -> list[float]:
     return [fit.a, fit.b, fit.L0, fit.r2_log, fit.a_err, fit.b_err, fit.L0_err]
 
@@ -40,7 +32,7 @@ def values() -> dict[str, list[float]]:
     sizes = [float(r.n_params) for r in horizon]
     curves = dict(zip(sizes, ladder_curves(horizon), strict=True))
     fr = compute_frontier(curves)
-    c_fit, L_fit = frontier_points(fr)
+    c_fit, L_fit = fr.points()
     out["ch1 L0 free"] = fit_values(fit_power_law_offset(c_fit, L_fit, n_bootstrap=20))  # ch. 1
     out["ch1 L0 = 0"] = fit_values(fit_power_law_offset(c_fit, L_fit, L0=0.0, n_bootstrap=20))
     law = fit_horizon_law(fr)  # chapter 2, horizon law and its seed bootstrap
