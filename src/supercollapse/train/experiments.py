@@ -100,7 +100,7 @@ LM_COLLAPSE_SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0
 # three seeds to the quick law's horizon (605 steps), about a minute on two cores for three
 # schedules; on a GPU or TPU ("lm-accelerator") lm-full's width 64 with five seeds to the
 # lm-full law's horizon (8.6k steps: the configurations of the stored noise runs of that width),
-# well under a minute of one H100.
+# about a minute of one H100.
 SCALES["lm-accelerator"] = dict(SCALES["lm-full"])
 WIDTHS["lm-accelerator"] = WIDTHS["lm-full"]
 HORIZON_WIDTHS["lm-accelerator"] = HORIZON_WIDTHS["lm-full"]
