@@ -1,9 +1,12 @@
-"""The book's named sweeps, at two scales.
+"""The book's named sweeps, at three scales.
 
 ``quick``: small enough to run live in a chapter on two CPU cores in about a minute. To learn
 something in a few thousand steps of batch 64, the quick task lives in 2 input dimensions with
 500 modes (the same family of power-law Fourier targets, made easier); its widths are tiny.
 ``full``: the GPU sweeps behind the book's headline figures (``results/``).
+``accelerator``: the chapters' live experiments on a GPU or TPU: the full scale's task, model,
+optimiser and horizon law on a short ladder (widths 64-96, inside the law's fitted range), so
+that each live run has a stored twin in ``results/full/`` (``train/live.py``).
 
 Every sweep is a plain list of :class:`~supercollapse.train.config.TrainConfig`; run one with
 ``python -m supercollapse sweep NAME --scale full --out results/NAME`` (see
@@ -32,19 +35,26 @@ SCALES: dict[str, dict] = {
     "full": dict(batch_size=1024, depth=5, n_modes=10_000, n_test=32_768, eval_batch_size=8_192,
                  n_evals=200, lr=1e-3, base_width=128),
 }
+SCALES["accelerator"] = dict(SCALES["full"])
 WIDTHS = {
     "quick": (6, 8, 12, 16, 24),
     "full": (48, 64, 80, 96, 128, 160, 200),
+    "accelerator": (64, 80, 96),
 }
 # The horizon fit adds larger widths so that the largest collapse width is overtaken.
-HORIZON_WIDTHS = {"quick": (4,) + WIDTHS["quick"] + (32,), "full": WIDTHS["full"] + (256, 320)}
+HORIZON_WIDTHS = {"quick": (4,) + WIDTHS["quick"] + (32,), "full": WIDTHS["full"] + (256, 320),
+                  "accelerator": (48, 64, 96, 128)}
 # Horizon-fit run lengths: each width runs ``HORIZON_MARGIN`` times past its optimum under a
 # prior guess of the law (the paper's MLP fit), clipped to a range of steps, so every width
 # is overtaken by the next within its run while the largest widths stay affordable.
 PRIOR_LAW = dict(scale=1_346_251.6, exponent=2.0409)  # the paper's c* = 1e15 (P/scale)^exponent
 HORIZON_MARGIN = 3.0
-HORIZON_STEPS = {"quick": (4_000, 4_000), "full": (60_000, 100_000)}
-SEEDS = {"quick": (0, 1, 2), "full": (0, 1, 2, 3, 4)}
+HORIZON_STEPS = {"quick": (4_000, 4_000), "full": (60_000, 100_000),
+                 "accelerator": (15_000, 15_000)}  # the full frontier up to 1.5e13 FLOPs
+SEEDS = {"quick": (0, 1, 2), "full": (0, 1, 2, 3, 4), "accelerator": (0, 1, 2, 3, 4)}
+# The width at which "mup_frozen" freezes the learning rates (default: the narrowest width);
+# the accelerator ladder freezes them where the full one does, as its stored twin.
+MUP_FROZEN_AT = {"accelerator": 48}
 # Schedules of the collapse sweep: (label, schedule, decay_frac).
 COLLAPSE_SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
              ("cosine", "cosine", 1.0), ("multicosine", "multicosine", 1.0),
@@ -240,7 +250,8 @@ def breakdown(scale: str, law: Law) -> list[TrainConfig]:
         "gamma_1.1x": ({}, law.with_gamma_scaled(1.1, anchor)),
         "exponent_0.9x": ({}, law.with_exponent_scaled(0.9, anchor)),
         "exponent_1.1x": ({}, law.with_exponent_scaled(1.1, anchor)),
-        "mup_frozen": ({"mup": "frozen", "mup_reference_width": widths[0]}, law),
+        "mup_frozen": ({"mup": "frozen",
+                        "mup_reference_width": MUP_FROZEN_AT.get(scale, widths[0])}, law),
         "lr_4x": ({"lr": 4 * SCALES[scale]["lr"]}, law),
         "lr_0.25x": ({"lr": SCALES[scale]["lr"] / 4}, law),
     }
