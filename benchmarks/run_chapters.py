@@ -23,6 +23,7 @@ import ast
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -213,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=1))
     for f in tmp.glob("*.result.json"):
         f.unlink()
-    tmp.rmdir()
+    shutil.rmtree(tmp, ignore_errors=True)
     ok = all(c["ok"] for c in report["chapters"])
     print(f"{sum(bool(c['ok']) for c in report['chapters'])} of {len(report['chapters'])} "
           f"chapters passed in {report['total_seconds']:.0f} s -> {args.out}")
