@@ -107,6 +107,8 @@ def run_child(notebook: Path, result_path: Path) -> int:
     try:
         for cell in code_cells(notebook):
             t0 = time.perf_counter()
+            # Progress so far, so that a chapter killed by the timeout still says where it was.
+            result_path.write_text(json.dumps(result | {"running": cell["index"]}, indent=1))
             try:
                 exec(compile(cell["source"], f"{notebook.name}[cell {cell['index']}]", "exec"),
                      namespace)
@@ -153,11 +155,17 @@ def run_chapter(notebook: Path, timeout: float, env: dict) -> dict:
         status = None
     wall = time.perf_counter() - t0
     rec = {"chapter": notebook.name[:2], "notebook": notebook.name, "wall_seconds": round(wall, 1)}
-    if result_path.is_file():
+    if result_path.is_file() and status is not None:
         child = json.loads(result_path.read_text())
         rec |= {"seconds": child["seconds"], "ok": child["ok"], "error": child["error"],
                 "asserts_run": child["asserts"], "cells": child["cells"],
                 "device": child.get("device")}
+    elif result_path.is_file():  # killed by the timeout: the cells it finished, and where it was
+        child = json.loads(result_path.read_text())
+        rec |= {"seconds": round(wall, 1), "ok": False,
+                "error": {"message": f"timed out after {timeout:.0f} s in cell "
+                                     f"{child.get('running')}"},
+                "asserts_run": child["asserts"], "cells": child["cells"], "device": None}
     else:
         why = f"timed out after {timeout:.0f} s" if status is None else f"exit status {status}"
         rec |= {"seconds": round(wall, 1), "ok": False, "error": {"message": why},

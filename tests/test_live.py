@@ -152,3 +152,18 @@ def test_run_chapters_records_a_failing_claim(tmp_path):
     assert rec["error"]["cell"] == 1 and rec["error"]["type"] == "AssertionError"
     assert "the claim" in rec["error"]["message"] and "loss 0.5" in rec["output_tail"]
     assert [c["index"] for c in rec["cells"]] == [0, 1]
+
+
+def test_run_chapters_says_where_a_timeout_struck(tmp_path):
+    """A chapter killed by the timeout keeps the cells it finished and names the cell it was in."""
+    mod = _run_chapters()
+    nb = {"cells": [
+        {"cell_type": "code", "metadata": {}, "source": "x = 1"},
+        {"cell_type": "code", "metadata": {}, "source": "import time\ntime.sleep(60)"},
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "97_slow.ipynb"
+    path.write_text(json.dumps(nb))
+    env = dict(__import__("os").environ, TMPDIR=str(tmp_path), MPLBACKEND="Agg")
+    rec = mod.run_chapter(path, timeout=15, env=env)
+    assert rec["ok"] is False and rec["error"]["message"] == "timed out after 15 s in cell 1"
+    assert [c["index"] for c in rec["cells"]] == [0]
