@@ -22,14 +22,6 @@ from supercollapse.paths import results_dir
 from supercollapse.results import ladder_curves, load_sweep
 
 
-def frontier_points(fr, n=24):
-    """Chapter 1: about n log-spaced frontier points from where the first uncensored size leads."""
-    first = np.flatnonzero(fr.usable())[0]
-    in_range = (fr.compute >= fr.interval_lo[first]) & np.isfinite(fr.loss)
-    pick = np.unique(np.linspace(0, in_range.sum() - 1, n).round().astype(int))
-    return fr.compute[in_range][pick], fr.loss[in_range][pick]
-
-
 def fit_values(fit) -> list[float]:
     return [fit.a, fit.b, fit.L0, fit.r2_log, fit.a_err, fit.b_err, fit.L0_err]
 
@@ -40,7 +32,7 @@ def values() -> dict[str, list[float]]:
     sizes = [float(r.n_params) for r in horizon]
     curves = dict(zip(sizes, ladder_curves(horizon), strict=True))
     fr = compute_frontier(curves)
-    c_fit, L_fit = frontier_points(fr)
+    c_fit, L_fit = fr.points()
     out["ch1 L0 free"] = fit_values(fit_power_law_offset(c_fit, L_fit, n_bootstrap=20))  # ch. 1
     out["ch1 L0 = 0"] = fit_values(fit_power_law_offset(c_fit, L_fit, L0=0.0, n_bootstrap=20))
     law = fit_horizon_law(fr)  # chapter 2, horizon law and its seed bootstrap
@@ -97,6 +89,52 @@ def values() -> dict[str, list[float]]:
     h = check_scaling(synthetic).horizon
     out["ch5 ex-05-exponent"] = [h.exponent_used, h.suggested.value, h.suggested.lo,
                                  h.suggested.hi, h.mu, h.nu]
+    out |= transformer_values()
+    return out
+
+
+def transformer_values() -> dict[str, list[float]]:
+    """Chapter 8: the transformer sweeps of results/lm-full (the exact L0 comes from JAX)."""
+    from supercollapse.analysis import noise_model as nm
+    from supercollapse.analysis.collapse import collapse_metrics, summarize_collapse
+    from supercollapse.tasks import build_task
+
+    out: dict[str, list[float]] = {}
+    horizon = load_sweep("horizon", scale="lm-full")["constant"]
+    fr = compute_frontier([(float(r.n_params), c, L)
+                           for r, (c, L) in zip(horizon, ladder_curves(horizon), strict=True)])
+    c_fit, L_fit = fr.points()
+    L0 = build_task(horizon[0].config).test_bayes_loss()
+    out["ch8 frontier"] = fit_values(fit_power_law_offset(c_fit, L_fit, n_bootstrap=100))
+    out["ch8 frontier L0 = 0, true"] = [
+        fit_power_law_offset(c_fit, L_fit, L0=v, n_bootstrap=0).r2_log for v in (0.0, L0)]
+    law = fit_horizon_law(fr)
+    out["ch8 law"] = [law.kappa, law.gamma, law.gamma_err, law.r2_log]
+    x = np.geomspace(0.02, 1.0, 256)
+    sweep = load_sweep("collapse", scale="lm-full")
+    for name, runs in sorted(sweep.items()):
+        for l0 in (0.0, L0):
+            s = summarize_collapse(collapse_metrics(ladder_curves(runs), None, L0=l0, x=x),
+                                   x_min=0.2)
+            out[f"ch8 collapse {name} L0={l0:.3f}"] = [s.frac_below, s.median_ratio,
+                                                        s.mean_delta, s.mean_sigma]
+        out[f"ch8 L0 fit {name}"] = fit_values(fit_irreducible_loss(ladder_curves(runs),
+                                                                    n_bootstrap=100))
+    ladders = {"linear": sweep["linear"], "constant": sweep["constant"]}
+    ladders |= dict(load_sweep("breakdown", scale="lm-full"))
+    for name, runs in sorted(ladders.items()):
+        rep = check_scaling(runs, L0=L0)
+        out[f"ch8 check_scaling {name}"] = [
+            rep.summary.frac_below, rep.summary.median_ratio, rep.frac_below.lo,
+            rep.frac_below.hi, rep.median_ratio.lo, rep.median_ratio.hi,
+            *rep.verdict_prob.values(), *rep.deviation, *rep.loo_gain]
+    noise = load_sweep("noise", scale="lm-full")
+    for w in sorted({r.config.width for r in noise["constant"]}):
+        pick = {v: next(r for r in noise[v] if r.config.width == w) for v in noise}
+        fit = nm.fit_noise_model([nm.ScheduleRun.from_runs(pick[v], pick["constant"])
+                                  for v in ("linear", "cosine", "wsd")])
+        out[f"ch8 alpha width {w}"] = [fit.alpha, fit.alpha_boot_err,
+                                       *fit.per_schedule_alpha.values()]
     return out
 
 

@@ -83,3 +83,19 @@ def test_noisy_seeds_irregular_grids_and_bootstrap():
     err = max(bs.gamma_err, law.gamma_err)
     assert abs(law.gamma - gamma) < 3 * err + 0.02
     assert abs(np.log(law.kappa / kappa)) < 3 * max(bs.log_kappa_err, law.log_kappa_err) + 0.1
+
+
+def test_points_follow_the_envelope_from_the_first_located_optimum():
+    sizes = np.geomspace(1e2, 1e5, 6)
+    fr = compute_frontier(family(sizes), n_grid=500)
+    c, L = fr.points(24)
+    first = np.flatnonzero(fr.usable())[0]
+    assert c[0] == fr.interval_lo[first] and c[-1] == fr.compute[np.isfinite(fr.loss)][-1]
+    assert len(c) == 24 and np.all(np.diff(np.log(c)) > 0)
+    np.testing.assert_allclose(L, np.interp(c, fr.compute, fr.loss))
+    with pytest.raises(ValueError, match="at least 2"):
+        fr.points(1)
+    nothing = compute_frontier({1.0: (C_GRID[:50], C_GRID[:50] ** -0.1),
+                                1e6: (C_GRID[200:], np.full(100, 1e-3))})
+    with pytest.raises(ValueError, match="no size has a located"):
+        nothing.points()

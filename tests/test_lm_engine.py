@@ -1,6 +1,7 @@
 """The engine on next-token prediction: a quick-scale transformer sweep, per-token compute, and
 4 (fake) CPU devices against one."""
 
+import dataclasses
 import math
 import os
 import subprocess
@@ -54,3 +55,43 @@ def test_transformer_over_four_cpu_devices_matches_one_device():
     out = subprocess.run([sys.executable, "-c", FOUR_DEVICES], env=env, capture_output=True,
                          text=True, timeout=600)
     assert out.returncode == 0 and out.stdout.rstrip().endswith("OK"), out.stderr[-3000:]
+
+
+def test_live_schedules_are_the_stored_noise_configs_and_feed_the_noise_model(tmp_path):
+    """Chapter 8's live runs: on an accelerator exactly the lm-full noise runs of one width; on a
+    CPU a short version trains and gives ScheduleRun.from_runs what the noise model needs."""
+    from supercollapse.analysis import noise_model as nm
+    from supercollapse.train.engine import train_many
+
+    law = experiments.Law(kappa=6326.5, exponent=1.844)
+    live = experiments.live_schedules("lm-accelerator", law)
+    stored = {c.run_id() for c in experiments.noise_runs("lm-full", law)}
+    assert {c.run_id() for c in live} <= stored
+    assert {c.tags["variant"] for c in live} == {"constant", "linear", "cosine", "wsd"}
+    three = experiments.live_schedules("lm-quick", law, ("constant", "linear", "wsd"))
+    assert [c.tags["variant"] for c in three] == ["constant", "linear", "wsd"]
+    assert {c.width for c in three} == {experiments.LIVE_LM_WIDTH["lm-quick"]}
+    for bad in (lambda: experiments.live_schedules("quick", law),
+                lambda: experiments.live_schedules("lm-quick", law, ("linear", "step"))):
+        try:
+            bad()
+        except ValueError:
+            continue
+        raise AssertionError("a bad scale or schedule must raise ValueError")
+
+    short = [c.replace(samples=40 * c.batch_size, horizon_kappa=None, n_evals=8, n_test=64, eval_batch_size=64, seeds=(0, 1))
+             for c in experiments.live_schedules("lm-quick", law, ("constant", "linear"))]
+    const, lin = train_many(short)
+    run = nm.ScheduleRun.from_runs(lin, const, x_min=0.1)
+    assert run.name == "linear"
+    m = np.asarray(run.lr_multiplier)
+    assert m[0] <= 1 and np.all(np.diff(m) < 0) and m[-1] >= 0  # linear decay, x >= 0.1 only
+    assert np.asarray(run.trace_sigma).shape == np.asarray(run.loss).shape == (2, m.size)
+    assert np.all(np.asarray(run.trace_sigma) > 0)
+    np.testing.assert_array_equal(run.tau_const, const.curves["tau"][1:])
+    try:
+        nm.ScheduleRun.from_runs(lin, dataclasses.replace(const, config=const.config.replace(lr=1.0)))
+    except ValueError as e:
+        assert "learning rates differ" in str(e)
+    else:
+        raise AssertionError("different peak learning rates must raise ValueError")

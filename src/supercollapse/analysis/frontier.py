@@ -85,6 +85,29 @@ class Frontier:
         """
         return np.isfinite(self.c_star) & ~self.censored
 
+    def points(self, n: int = 24) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """About ``n`` log-spaced points ``(c, L*(c))`` of the envelope, for a fit of ``L*(c)``.
+
+        They start where the first usable size (:meth:`usable`) becomes the optimal one, so
+        that the smallest, censored sizes, which lead only at the start of the data, do not
+        bend the fit, and run to the end of the envelope.
+
+        >>> c = np.logspace(0, 6, 50)
+        >>> curves = {p: (c, (c / (6 * p)) ** -0.5 + p ** -0.5) for p in [1.0, 4.0, 16.0, 64.0]}
+        >>> fr = compute_frontier(curves)
+        >>> cs, L = fr.points(5)
+        >>> bool(cs[0] == fr.interval_lo[1]), len(cs), bool(np.all(np.diff(cs) > 0))
+        (True, 5, True)
+        """
+        if n < 2:
+            raise ValueError(f"n must be at least 2, got {n}")
+        usable = np.flatnonzero(self.usable())
+        if usable.size == 0:
+            raise ValueError("no size has a located, uncensored c*: the frontier has no fit range")
+        in_range = (self.compute >= self.interval_lo[usable[0]]) & np.isfinite(self.loss)
+        pick = np.unique(np.linspace(0, in_range.sum() - 1, n).round().astype(int))
+        return self.compute[in_range][pick], self.loss[in_range][pick]
+
 
 @dataclass(frozen=True)
 class CleanCurve:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -203,6 +204,42 @@ class ScheduleRun:
     tau_const: ArrayLike
     loss_const: ArrayLike
     lr_multiplier_const: ArrayLike | None = None
+
+    @classmethod
+    def from_runs(cls, run: Any, reference: Any, *, name: str | None = None,
+                  x_min: float = 0.01, key: str = "test_loss",
+                  seeds: slice | ArrayLike = slice(None)) -> ScheduleRun:
+        """The scheduled ``run`` and its constant-rate ``reference``, two stored runs.
+
+        Both are :class:`~supercollapse.results.RunResult` objects (anything with ``curves``,
+        ``config.lr`` and ``total_steps``) of the same model and seeds, the scheduled one
+        trained with the gradient-noise trace (``noise_batches > 0``). Evaluations before the
+        training fraction ``x_min`` are dropped from the scheduled run (Adam's second moment
+        has not filled in yet) and the initial point from the reference; ``seeds`` selects
+        seeds (rows) of both; ``name`` defaults to the run's ``tags["variant"]``.
+
+        >>> from types import SimpleNamespace as NS
+        >>> def run(m, tr):
+        ...     m = np.asarray(m, dtype=float)
+        ...     c = dict(step=np.arange(m.size), lr=0.1 * m, tau=np.r_[0, np.cumsum(0.1 * m)[:-1]],
+        ...              trace_pgrad=np.full((2, m.size), tr), test_loss=np.ones((2, m.size)))
+        ...     return NS(curves=c, config=NS(lr=0.1, tags={"variant": "v"}), total_steps=m.size)
+        >>> sr = ScheduleRun.from_runs(run([1, 1, 0.5, 0.25], 3.0), run([1, 1, 1, 1], 2.0), x_min=0.5)
+        >>> sr.name, sr.lr_multiplier.tolist(), sr.tau_const.tolist()
+        ('v', [0.5, 0.25], [0.1, 0.2, 0.30000000000000004])
+        """
+        c, cr = run.curves, reference.curves
+        keep = c["step"] / run.total_steps >= x_min
+        if "trace_pgrad" not in c:
+            raise ValueError("the scheduled run has no gradient-noise trace (train it with "
+                             "noise_batches > 0)")
+        if not np.isclose(run.config.lr, reference.config.lr):
+            raise ValueError(f"peak learning rates differ: {run.config.lr} and "
+                             f"{reference.config.lr}")
+        label = str(run.config.tags.get("variant", "")) if name is None else name
+        return cls(name=label, tau=c["tau"][keep], lr_multiplier=c["lr"][keep] / run.config.lr,
+                   trace_sigma=c["trace_pgrad"][seeds][:, keep], loss=c[key][seeds][:, keep],
+                   tau_const=cr["tau"][1:], loss_const=cr[key][seeds][:, 1:])
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,24 @@ BREAKDOWN_VARIANTS = {"lm-full": ("mup_frozen", "lr_4x")}
 LM_COLLAPSE_SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
                          ("cosine", "cosine", 1.0), ("wsd", "linear", 0.2))
 
+# --- the live experiment of Part V (chapter 8, ``live_schedules``): one transformer width to its
+# compute-optimal horizon under the four schedules, with the gradient-noise trace, for the
+# noise model. On a CPU ("lm-quick", through default_scale("lm")) width 16 with batch 32 and
+# three seeds to the quick law's horizon (605 steps, 20 evaluations), about 55 s on two cores
+# for two schedules; on a GPU or TPU ("lm-accelerator") lm-full's width 64 with five seeds to
+# the lm-full law's horizon (8.6k steps: the configurations of the stored noise runs of that
+# width), about a minute of one H100.
+SCALES["lm-accelerator"] = dict(SCALES["lm-full"])
+WIDTHS["lm-accelerator"] = WIDTHS["lm-full"]
+HORIZON_WIDTHS["lm-accelerator"] = HORIZON_WIDTHS["lm-full"]
+HORIZON_STEPS["lm-accelerator"] = HORIZON_STEPS["lm-full"]
+SEEDS["lm-accelerator"] = SEEDS["lm-full"]
+PRIOR_KAPPA_EXPONENT["lm-accelerator"] = PRIOR_KAPPA_EXPONENT["lm-full"]
+LIVE_LM_WIDTH = {"lm-quick": 16, "lm-accelerator": 64}
+LIVE_LM_OVERRIDES = {"lm-quick": dict(n_evals=20), "lm-accelerator": {}}  # CPU: fewer evaluations
+# The horizon law each live scale trains to (a path under results/, from fit-horizon).
+LIVE_LM_LAWS = {"lm-quick": "lm-quick/law.json", "lm-accelerator": "lm-full/law.json"}
+
 
 @dataclass(frozen=True)
 class Law:
@@ -190,6 +208,29 @@ def collapse(scale: str, law: Law) -> list[TrainConfig]:
     return [_base(scale, width=w, samples=None, schedule=sched, decay_frac=frac,
                   tags={"experiment": "collapse", "variant": label}, **law.fields())
             for label, sched, frac in schedules for w in WIDTHS[scale]]
+
+
+def live_schedules(scale: str, law: Law, schedules: tuple[str, ...] | None = None,
+                   ) -> list[TrainConfig]:
+    """The live transformer runs of chapter 8: ``LIVE_LM_WIDTH[scale]`` under each schedule.
+
+    The configurations of :func:`noise_runs` for one width at its compute-optimal horizon
+    (``schedules``: labels of ``LM_COLLAPSE_SCHEDULES``, all four by default; the
+    gradient-noise trace over 8 minibatches; ``LIVE_LM_OVERRIDES[scale]`` on top), which the
+    engine trains together in one compiled program.
+    """
+    if scale not in LIVE_LM_WIDTH:
+        raise ValueError(f"no live transformer runs at scale {scale!r}; choose one of "
+                         f"{sorted(LIVE_LM_WIDTH)}")
+    known = [label for label, _, _ in LM_COLLAPSE_SCHEDULES]
+    if unknown := [s for s in (schedules or ()) if s not in known]:
+        raise ValueError(f"unknown schedules {unknown}; choose from {known}")
+    return [_base(scale, width=LIVE_LM_WIDTH[scale], samples=None, schedule=sched,
+                  decay_frac=frac, noise_batches=8,
+                  tags={"experiment": "noise", "variant": label, "horizon": 1.0}, **law.fields(),
+                  **LIVE_LM_OVERRIDES[scale])
+            for label, sched, frac in LM_COLLAPSE_SCHEDULES
+            if schedules is None or label in schedules]
 
 
 def _n_params(scale: str, width: int) -> int:
