@@ -266,3 +266,28 @@ def test_sweep_checkpoints_long_groups_and_deletes_them(tmp_path, monkeypatch):
                              checkpoint_every=2)
     assert report.complete and seen == [tmp_path / sweep.CHECKPOINTS]
     assert [p.name for p in tmp_path.iterdir()] == [f"{tiny().run_id()}.npz"]
+
+
+def test_readme_key_numbers_are_what_the_verdicts_command_prints(capsys):
+    """results/README.md's table of Delta < sigma must be the output of the documented command
+    (`python -m supercollapse verdicts results/full/collapse results/full/breakdown`)."""
+    import re
+
+    from supercollapse.__main__ import main
+    from supercollapse.paths import results_dir
+
+    full = results_dir() / "full"
+    assert main(["verdicts", str(full / "collapse"), str(full / "breakdown")]) == 0
+    printed = {}
+    for line in capsys.readouterr().out.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        printed[cells[0], cells[1].split(" (")[0]] = cells[2:]
+    names = {"exponent 0.9×": "exponent_0.9x", "exponent 1.1×": "exponent_1.1x",
+             "γ 0.9×": "gamma_0.9x", "γ 1.1×": "gamma_1.1x", "µP frozen at width 48": "mup_frozen",
+             "lr 4×": "lr_4x", "lr 0.25×": "lr_0.25x"}
+    readme = (results_dir() / "README.md").read_text()
+    rows = re.findall(r"^\| (collapse|breakdown) \| ([^|]+) \|(.*)\|$", readme, re.M)
+    assert len(rows) == len(printed) == 12
+    for sweep_name, variant, numbers in rows:
+        key = (sweep_name, names.get(variant.strip(), variant.strip()))
+        assert [c.strip().strip("*") for c in numbers.split("|")] == printed[key], key

@@ -1,4 +1,4 @@
-"""Command line: ``python -m supercollapse {sweep,fit-horizon,summary,reproduce,prepare} ...``.
+"""Command line: ``python -m supercollapse {sweep,fit-horizon,summary,verdicts,reproduce,prepare} ...``.
 
 Examples::
 
@@ -7,6 +7,7 @@ Examples::
     python -m supercollapse sweep collapse --scale full --law results/full/law.json \\
         --out results/full/collapse --max-minutes 9
     python -m supercollapse summary results/full/collapse
+    python -m supercollapse verdicts results/full/collapse results/full/breakdown
     python -m supercollapse migrate-ids results
     python -m supercollapse prepare text tinystories.txt --out data/tinystories
 
@@ -110,6 +111,28 @@ def cmd_summary(args: argparse.Namespace) -> int:
               f"final test loss {final.mean():.4f} ± {final.std():.4f} "
               f"{'DIVERGED ' + str(r.diverged.sum()) if r.diverged.any() else ''} "
               f"({r.meta.get('wall_seconds', 0):.0f} s on {r.meta.get('device_kind', '?')})")
+    return 0
+
+
+def cmd_verdicts(args: argparse.Namespace) -> int:
+    """Markdown table of Delta < sigma per variant: all sizes, and without the smallest."""
+    from .analysis.collapse import verdict_table
+
+    drops = sorted(set(args.drop))
+    head = " | ".join(f"{k} dropped: Δ<σ | median Δ/σ" for k in drops)
+    print(f"| sweep | variant | {head} |")
+    print("|---|---|" + "---:|---:|" * len(drops))
+    for directory in args.runs:
+        groups: dict[str, list] = {}
+        for r in load_runs(directory):
+            groups.setdefault(str(r.config.tags.get("variant", r.config.schedule)), []).append(r)
+        ladders = {k: ladder_curves(sorted(v, key=lambda r: r.n_params))
+                   for k, v in sorted(groups.items())}
+        table = verdict_table(ladders, drop_smallest=drops, x_min=args.x_min)
+        for name, curves in ladders.items():
+            cells = " | ".join(f"{table[name, len(curves) - k].frac_below:.2f} | "
+                               f"{table[name, len(curves) - k].median_ratio:.2f}" for k in drops)
+            print(f"| {Path(directory).name} | {name} ({len(curves)} sizes) | {cells} |")
     return 0
 
 
@@ -234,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     sm = sub.add_parser("summary", help="one line per run of a results directory")
     sm.add_argument("runs")
     sm.set_defaults(fn=cmd_summary)
+    vd = sub.add_parser("verdicts", help="Delta < sigma per variant of scheduled sweeps "
+                                         "(the Key numbers table of results/README.md)")
+    vd.add_argument("runs", nargs="+", help="results directories (runs trained to their horizons)")
+    vd.add_argument("--drop", type=int, nargs="+", default=[0, 1], metavar="K",
+                    help="also summarise each ladder without its K smallest sizes")
+    vd.add_argument("--x-min", type=float, default=0.2, help="summarise over x_min <= x < 1")
+    vd.set_defaults(fn=cmd_verdicts)
     rp = sub.add_parser("reproduce", help="retrain stored runs and compare their curves")
     rp.add_argument("paths", nargs="+", help="run files (.npz) or results directories")
     rp.add_argument("--sample", type=int, default=None, metavar="N",

@@ -49,7 +49,7 @@ the normalised curves, which the control variate has already shrunk) and ``delta
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +66,7 @@ __all__ = [
     "fit_irreducible_loss",
     "normalize_curve",
     "summarize_collapse",
+    "verdict_table",
     "x_average",
 ]
 
@@ -457,3 +458,45 @@ def summarize_collapse(
         mean_delta=float(x_average(xs, d)), mean_sigma=float(x_average(xs, s)),
         median_ratio=ratio, supercollapse=width >= min_width, n_points=int(sel.sum()),
     )
+
+
+def verdict_table(
+    ladders: Mapping[str, Curves],
+    *,
+    drop_smallest: Sequence[int] = (0, 1),
+    x: ArrayLike | None = None,
+    x_min: float = 0.2,
+    L0: float = 0.0,
+) -> dict[tuple[str, int], CollapseSummary]:
+    """``Delta`` against ``sigma`` for many ladders at once: the table of the stored results.
+
+    For every ladder (``{name: curves}``, curves ordered by size as for
+    :func:`collapse_metrics`, each run trained to its horizon) and every ``k`` in
+    ``drop_smallest``, the ladder without its ``k`` smallest sizes is summarised over
+    ``x_min <= x < 1`` by :func:`summarize_collapse` (the paper's Eqs. 1-3, own
+    normalisation, ``sigma`` pooled as an RMS over sizes)::
+
+        frac_below = |{x in [x_min, 1): Delta(x) < sigma(x)}| / (1 - x_min)
+        median_ratio = median over the grid of Delta(x) / sigma(x)
+
+    ``x`` defaults to 256 log-spaced points on ``[0.02, 1]`` (chapter 4's grid). Keys are
+    ``(name, n_sizes)`` with ``n_sizes`` the sizes left.
+
+    >>> c = np.linspace(1.0, 10.0, 10)
+    >>> def seeds(a):  # two seeds, loss 1 + 1.05^w (c / 10)^-a
+    ...     return 1.0 + np.outer([1.0, 1.05], (c / 10) ** -a)
+    >>> ladders = {"same": [(c * s, seeds(0.5)) for s in (1, 2, 4)],   # one shape: collapses
+    ...            "bent": [(c * s, seeds(0.3 * s)) for s in (1, 2, 4)]}  # shape varies with size
+    >>> t = verdict_table(ladders, drop_smallest=(0, 1), x=np.geomspace(0.1, 1, 16))
+    >>> [(k, round(s.frac_below, 2), round(s.median_ratio, 1)) for k, s in t.items()]
+    [(('same', 3), 1.0, 0.2), (('same', 2), 1.0, 0.2), (('bent', 3), 0.0, 13.7), (('bent', 2), 0.0, 10.3)]
+    """
+    grid = np.geomspace(0.02, 1.0, 256) if x is None else np.asarray(x, dtype=float)
+    out: dict[tuple[str, int], CollapseSummary] = {}
+    for name, curves in ladders.items():
+        for k in drop_smallest:
+            if not 0 <= k <= len(curves) - 2:
+                raise ValueError(f"{name}: cannot drop {k} of {len(curves)} sizes and keep 2")
+            res = collapse_metrics(list(curves)[k:], None, L0=L0, x=grid)
+            out[name, len(curves) - k] = summarize_collapse(res, x_min=x_min)
+    return out
