@@ -11,6 +11,7 @@ and resume from the last one; a group's checkpoints are deleted once its files a
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from collections.abc import Sequence
@@ -46,8 +47,15 @@ class SweepReport:
         return s
 
 
+@functools.cache
+def _seed_flops(cfg: TrainConfig) -> float:
+    from .live import training_flops
+
+    return training_flops(cfg)
+
+
 def shard_configs(configs: Sequence[TrainConfig], index: int, count: int) -> list[TrainConfig]:
-    """The configs of shard ``index`` of ``count``: whole groups (:func:`plan_groups`), dealt
+    """The configs of shard ``index`` of ``count``: whole groups (:func:`~supercollapse.train.engine.plan_groups`), dealt
     largest first to the shard with the least work so far (model FLOPs), so that ``count``
     processes, one per device, finish at about the same time. The deal depends only on the
     sweep's configs, not on which runs are finished, so a resumed shard trains the same runs.
@@ -59,10 +67,9 @@ def shard_configs(configs: Sequence[TrainConfig], index: int, count: int) -> lis
     if not (isinstance(count, int) and count >= 1 and isinstance(index, int)
             and 0 <= index < count):
         raise ValueError(f"shard {index}/{count}: need 0 <= index < count")
-    from .live import training_flops
-
     groups = [[configs[i] for i in g] for g in plan_groups(configs)]
-    cost = [sum(training_flops(c) for c in g) for g in groups]
+    # A group's runs share shapes and steps: its cost is one seed's FLOPs times its seeds.
+    cost = [_seed_flops(g[0].replace(seeds=(0,))) * sum(len(c.seeds) for c in g) for g in groups]
     load, mine = [0.0] * count, []
     for k in sorted(range(len(groups)), key=lambda k: (-cost[k], k)):
         target = min(range(count), key=lambda j: (load[j], j))
