@@ -7,6 +7,7 @@ they are meant to repeat, and their cost is counted from shapes.
 import dataclasses
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,16 @@ def _run_chapters():
     return mod
 
 
+def _run_code_cells(tmp_path, name: str, sources: list[str], timeout: float) -> dict:
+    """A notebook of these code cells, run by run_chapters in its own process: its record."""
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": src} for src in sources],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / name
+    path.write_text(json.dumps(nb))
+    env = dict(os.environ, TMPDIR=str(tmp_path), MPLBACKEND="Agg")
+    return _run_chapters().run_chapter(path, timeout=timeout, env=env)
+
+
 def test_run_chapters_reads_cells(tmp_path):
     mod = _run_chapters()
     nb = {"cells": [
@@ -139,15 +150,8 @@ def test_run_chapters_reads_cells(tmp_path):
 
 def test_run_chapters_records_a_failing_claim(tmp_path):
     """A chapter whose claim fails is recorded as failed, with its cell, and the run goes on."""
-    mod = _run_chapters()
-    nb = {"cells": [
-        {"cell_type": "code", "metadata": {}, "source": "print('loss 0.5')\nx = 1"},
-        {"cell_type": "code", "metadata": {}, "source": "assert x == 2, 'the claim'"},
-    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    path = tmp_path / "98_fails.ipynb"
-    path.write_text(json.dumps(nb))
-    env = dict(__import__("os").environ, TMPDIR=str(tmp_path), MPLBACKEND="Agg")
-    rec = mod.run_chapter(path, timeout=120, env=env)
+    rec = _run_code_cells(tmp_path, "98_fails.ipynb",
+                          ["print('loss 0.5')\nx = 1", "assert x == 2, 'the claim'"], timeout=120)
     assert rec["ok"] is False and rec["chapter"] == "98"
     assert rec["error"]["cell"] == 1 and rec["error"]["type"] == "AssertionError"
     assert "the claim" in rec["error"]["message"] and "loss 0.5" in rec["output_tail"]
@@ -156,14 +160,7 @@ def test_run_chapters_records_a_failing_claim(tmp_path):
 
 def test_run_chapters_says_where_a_timeout_struck(tmp_path):
     """A chapter killed by the timeout keeps the cells it finished and names the cell it was in."""
-    mod = _run_chapters()
-    nb = {"cells": [
-        {"cell_type": "code", "metadata": {}, "source": "x = 1"},
-        {"cell_type": "code", "metadata": {}, "source": "import time\ntime.sleep(60)"},
-    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    path = tmp_path / "97_slow.ipynb"
-    path.write_text(json.dumps(nb))
-    env = dict(__import__("os").environ, TMPDIR=str(tmp_path), MPLBACKEND="Agg")
-    rec = mod.run_chapter(path, timeout=15, env=env)
+    rec = _run_code_cells(tmp_path, "97_slow.ipynb", ["x = 1", "import time\ntime.sleep(60)"],
+                          timeout=15)
     assert rec["ok"] is False and rec["error"]["message"] == "timed out after 15 s in cell 1"
     assert [c["index"] for c in rec["cells"]] == [0]

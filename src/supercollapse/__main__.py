@@ -55,7 +55,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     overrides = _parse_set(args.set or [])
     if overrides:
         configs = [c.replace(**overrides) for c in configs]
-    from .train.sweep import run_sweep, shard_configs
+    from .train.sweep import group_flops, run_sweep, shard_configs
 
     shard = None
     if args.shard:
@@ -66,15 +66,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         shard = (index, count)
     if args.dry_run:
         from .train.engine import plan_groups, total_steps
-        from .train.live import training_flops
 
         mine = shard_configs(configs, *shard) if shard else list(configs)
         total = 0.0
         for g in plan_groups(mine):
-            c, flops = mine[g[0]], sum(training_flops(mine[i]) for i in g)
+            group = [mine[i] for i in g]
+            flops = group_flops(group)
             total += flops
-            print(f"width {c.width:5d}  {total_steps(c):8d} steps  {len(g):3d} run(s)  "
-                  f"{flops:.2e} FLOPs  {', '.join(sorted({mine[i].tags.get('variant', '') for i in g}))}")
+            variants = ", ".join(sorted({c.tags.get("variant", "") for c in group}))
+            print(f"width {group[0].width:5d}  {total_steps(group[0]):8d} steps  "
+                  f"{len(group):3d} run(s)  {flops:.2e} FLOPs  {variants}")
         print(f"{len(mine)} run(s), {total:.3g} model FLOPs in all")
         return 0
     report = run_sweep(configs, args.out, max_minutes=args.max_minutes,

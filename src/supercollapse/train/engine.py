@@ -345,11 +345,39 @@ def _group_key(cfg: TrainConfig, total_steps: int) -> tuple:
     return (cfg.shape_key(), total_steps, cfg.n_evals)
 
 
+def tokens_per_sample(cfg: TrainConfig) -> int:
+    """Tokens in one training example of ``cfg``'s task (1 for regression)."""
+    return _task(cfg.shape_key()).tokens_per_sample
+
+
 def total_steps(cfg: TrainConfig) -> int:
     """Optimiser steps of ``cfg`` (its horizon, counted in the task's tokens per sample)."""
     from ..models import param_count
 
-    return cfg.horizon_steps(param_count(cfg), _task(cfg.shape_key()).tokens_per_sample)
+    return cfg.horizon_steps(param_count(cfg), tokens_per_sample(cfg))
+
+
+def training_flops(cfg: TrainConfig) -> float:
+    """Model FLOPs of one config, all seeds: ``6 P`` per training token, ``2 P`` per test token
+    at every evaluation, and ``6 P`` per token of each noise minibatch (``noise_batches``); a
+    sample holds ``tokens_per_sample`` tokens; the task's target is not counted.
+
+    >>> cfg = TrainConfig(width=16, depth=1, batch_size=8, samples=8 * 10, n_evals=2,
+    ...                   n_test=4, eval_batch_size=4, seeds=(0, 1))
+    >>> from supercollapse.models import param_count
+    >>> p = param_count(cfg)
+    >>> training_flops(cfg) == 2 * (6 * p * 8 * 10 + 3 * 2 * p * 4)
+    True
+    """
+    from ..models import param_count
+    from .horizon import eval_steps
+
+    p, tokens = param_count(cfg), tokens_per_sample(cfg)
+    steps = total_steps(cfg)
+    n_evals = len(eval_steps(steps, cfg.n_evals))
+    per_seed = 6 * p * cfg.batch_size * steps + n_evals * 2 * p * cfg.n_test
+    per_seed += n_evals * cfg.noise_batches * 6 * p * cfg.batch_size
+    return float(len(cfg.seeds) * per_seed * tokens)
 
 
 def group_checkpoint_dir(root: str | Path, configs: Sequence[TrainConfig]) -> Path:

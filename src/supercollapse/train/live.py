@@ -10,7 +10,8 @@ Each chapter trains a few small sweeps "live", at the scale that
 so that every live run has a stored twin in ``results/full/`` (the same config, fewer
 widths or a shorter run). The live run then reproduces the stored claim on the reader's own
 accelerator. Each chapter's accelerator experiment is sized for about a minute of one H100
-and a few minutes of a Colab T4 (``book/how_to_use.md``; :func:`training_flops` counts them).
+and a few minutes of a Colab T4 (``book/how_to_use.md``;
+:func:`~supercollapse.train.engine.training_flops` counts them).
 
 Set ``SUPERCOLLAPSE_SCALE=quick`` or ``=accelerator`` to force a scale.
 """
@@ -24,6 +25,7 @@ import numpy as np
 
 from ..paths import results_dir
 from .config import TrainConfig
+from .engine import training_flops
 from .experiments import (
     HORIZON_WIDTHS,
     LIVE_SCALES,
@@ -127,29 +129,6 @@ def lr_sweep(scale: str) -> tuple[list[TrainConfig], dict[float, TrainConfig]]:
 
 # --- what the live experiments cost ---
 
-def training_flops(cfg: TrainConfig) -> float:
-    """Model FLOPs of one config, all seeds: ``6 P B`` per step plus ``2 P`` per test sample
-    at every evaluation (and ``6 P B`` per noise minibatch); the task's target is not counted.
-
-    >>> cfg = TrainConfig(width=16, depth=1, batch_size=8, samples=8 * 10, n_evals=2,
-    ...                   n_test=4, eval_batch_size=4, seeds=(0, 1))
-    >>> from supercollapse.models import param_count
-    >>> p = param_count(cfg)
-    >>> training_flops(cfg) == 2 * (6 * p * 8 * 10 + 3 * 2 * p * 4)
-    True
-    """
-    from ..models import param_count
-    from .engine import total_steps
-    from .horizon import eval_steps
-
-    p = param_count(cfg)
-    steps = total_steps(cfg)
-    n_evals = len(eval_steps(steps, cfg.n_evals))
-    per_seed = 6 * p * cfg.batch_size * steps + n_evals * 2 * p * cfg.n_test
-    per_seed += n_evals * cfg.noise_batches * 6 * p * cfg.batch_size
-    return float(len(cfg.seeds) * per_seed)
-
-
 def _chapter_01(scale: str) -> list[TrainConfig]:
     return horizon_ladder(scale) + list(task_exponent_runs(scale, (1.5, 2.0, 3.0)).values())
 
@@ -184,6 +163,7 @@ CHAPTER_RUNS: dict[str, Callable[[str], list[TrainConfig]]] = {
 
 
 def chapter_flops(scale: str) -> dict[str, float]:
-    """Model FLOPs of each chapter's live training at ``scale`` (:func:`training_flops`)."""
+    """Model FLOPs of each chapter's live training at ``scale``
+    (:func:`~supercollapse.train.engine.training_flops`)."""
     return {ch: math.fsum(training_flops(c) for c in runs(scale))
             for ch, runs in CHAPTER_RUNS.items()}

@@ -11,7 +11,6 @@ and resume from the last one; a group's checkpoints are deleted once its files a
 
 from __future__ import annotations
 
-import functools
 import shutil
 import time
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ import jax
 
 from ..results import load_run, run_path, save_run
 from .config import TrainConfig
-from .engine import group_checkpoint_dir, plan_groups, total_steps, train_many
+from .engine import group_checkpoint_dir, plan_groups, total_steps, train_many, training_flops
 
 CHECKPOINTS = ".checkpoints"
 
@@ -47,17 +46,17 @@ class SweepReport:
         return s
 
 
-@functools.cache
-def _seed_flops(cfg: TrainConfig) -> float:
-    from .live import training_flops
-
-    return training_flops(cfg)
+def group_flops(group: Sequence[TrainConfig]) -> float:
+    """Model FLOPs of a group of :func:`~supercollapse.train.engine.plan_groups` (its runs share
+    shapes and steps: one seed's FLOPs times the group's seeds)."""
+    return training_flops(group[0].replace(seeds=(0,))) * sum(len(c.seeds) for c in group)
 
 
 def shard_configs(configs: Sequence[TrainConfig], index: int, count: int) -> list[TrainConfig]:
-    """The configs of shard ``index`` of ``count``: whole groups (:func:`~supercollapse.train.engine.plan_groups`), dealt
-    largest first to the shard with the least work so far (model FLOPs), so that ``count``
-    processes, one per device, finish at about the same time. The deal depends only on the
+    """The configs of shard ``index`` of ``count``: whole groups
+    (:func:`~supercollapse.train.engine.plan_groups`), dealt largest first to the shard with
+    the least work so far (:func:`group_flops`), so that ``count`` processes, one per device,
+    finish at about the same time. The deal depends only on the
     sweep's configs, not on which runs are finished, so a resumed shard trains the same runs.
 
     >>> cs = [TrainConfig(width=w, depth=1, samples=640, batch_size=32) for w in (8, 16, 32)]
@@ -68,8 +67,7 @@ def shard_configs(configs: Sequence[TrainConfig], index: int, count: int) -> lis
             and 0 <= index < count):
         raise ValueError(f"shard {index}/{count}: need 0 <= index < count")
     groups = [[configs[i] for i in g] for g in plan_groups(configs)]
-    # A group's runs share shapes and steps: its cost is one seed's FLOPs times its seeds.
-    cost = [_seed_flops(g[0].replace(seeds=(0,))) * sum(len(c.seeds) for c in g) for g in groups]
+    cost = [group_flops(g) for g in groups]
     load, mine = [0.0] * count, []
     for k in sorted(range(len(groups)), key=lambda k: (-cost[k], k)):
         target = min(range(count), key=lambda j: (load[j], j))
