@@ -204,6 +204,36 @@ def test_cli_summary_and_reproduce(tmp_path, capsys):
     assert "NOT reproduced (1 of 1 runs)" in capsys.readouterr().out
 
 
+def test_cli_reproduce_shards_and_resumes_from_its_log(tmp_path, capsys):
+    """``reproduce --shard I/N`` splits a directory's programs between N processes (together
+    every run once); ``--log`` records each compared run and a second call retrains none."""
+    import json
+
+    from supercollapse.__main__ import main
+
+    cfgs = [tiny(seeds=(0, 1)), tiny(seeds=(0, 1), width=8)]
+    paths = [save_run(train(c), run_path(tmp_path, c)) for c in cfgs]
+    log = tmp_path / "check.jsonl"
+    seen = []
+    for i in range(2):
+        assert main(["reproduce", str(tmp_path), "--shard", f"{i}/2", "--log", str(log)]) == 0
+        out = capsys.readouterr().out
+        seen += [str(p) for p in paths if f"{p}: test_loss bitwise equal" in out]
+    assert sorted(seen) == sorted(map(str, paths))
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sorted(r["path"] for r in records) == sorted(map(str, paths))
+    assert all(r["passed"] and r["curves"]["test_loss"]["bitwise"] for r in records)
+    # resume: everything is in the log, nothing is retrained; a torn last line is ignored
+    with open(log, "a") as f:
+        f.write('{"path": "cut sh')
+    assert main(["reproduce", str(tmp_path), "--log", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "bitwise equal" not in out and out.count("passed (from") == 2
+    assert "unreadable line" in out and "reproduced: 2 run(s)" in out
+    assert main(["reproduce", str(tmp_path), "--shard", "2/2"]) == 2
+    assert "--shard 2/2" in capsys.readouterr().err
+
+
 def test_cli_bad_input_names_the_problem(tmp_path, capsys):
     from supercollapse.__main__ import main
 

@@ -57,13 +57,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         configs = [c.replace(**overrides) for c in configs]
     from .train.sweep import group_flops, run_sweep, shard_configs
 
-    shard = None
-    if args.shard:
-        try:
-            index, count = (int(x) for x in args.shard.split("/"))
-        except ValueError:
-            raise ConfigError(f"--shard expects I/N (e.g. 0/4), got {args.shard!r}") from None
-        shard = (index, count)
+    shard = _shard(args.shard) if args.shard else None
     if args.dry_run:
         from .train.engine import plan_groups, total_steps
 
@@ -167,36 +161,105 @@ def _stored_files(paths: list[str], sample: int | None, seed: int) -> list[Path]
     return files
 
 
+def _shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> ``(I, N)``: shard I of N (N processes, e.g. one per GPU)."""
+    try:
+        index, count = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard expects I/N (e.g. 0/4), got {text!r}") from None
+    if not 0 <= index < count:
+        raise ConfigError(f"--shard {text}: need 0 <= I < N")
+    return index, count
+
+
+def _program_of(run) -> tuple[str, ...]:
+    """The run ids trained in one program with ``run`` (itself alone if none are recorded)."""
+    return tuple(run.meta.get("program", {}).get("run_ids", [run.config.run_id()]))
+
+
+def _deal_programs(files: list[Path], index: int, count: int) -> list[Path]:
+    """The files of shard ``index`` of ``count``: whole programs (the runs trained together),
+    dealt longest first (by the stored program's wall time) to the shard with the least so far."""
+    from .results import load_run
+
+    programs: dict[tuple[str, ...], list[Path]] = {}
+    cost: dict[tuple[str, ...], float] = {}
+    for f in files:
+        run = load_run(f)
+        key = (str(Path(f).parent), *_program_of(run))
+        programs.setdefault(key, []).append(f)
+        cost[key] = float(run.meta.get("program", {}).get("wall_seconds")
+                          or run.meta.get("wall_seconds") or 0.0)
+    load = [0.0] * count
+    mine: list[Path] = []
+    for key in sorted(programs, key=lambda k: (-cost[k], k)):
+        shard = min(range(count), key=lambda i: (load[i], i))
+        load[shard] += cost[key]
+        if shard == index:
+            mine += programs[key]
+    return sorted(mine)
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    """Retrain stored runs from their own configs and compare the curves."""
+    """Retrain stored runs from their own configs and compare the curves.
+
+    With ``--log FILE`` every compared run appends one JSON line to FILE as soon as it is
+    compared, and runs already in FILE are not retrained: a killed check resumes.
+    """
+    import json
     import time
 
     from .results import compare_curves, load_run
     from .train.engine import train_many
 
     files = _stored_files(args.paths, args.sample, args.seed)
+    if args.shard:
+        files = _deal_programs(files, *_shard(args.shard))
+    log = Path(args.log) if args.log else None
+    done: dict[str, dict] = {}
+    if log is not None and log.exists():
+        for n, line in enumerate(log.read_text(encoding="utf8").splitlines(), 1):
+            try:
+                rec = json.loads(line)
+                done[rec["path"]] = rec
+            except (json.JSONDecodeError, KeyError, TypeError):
+                print(f"{log}:{n}: ignoring an unreadable line (a write cut short?)")
     failed = 0
     t0 = time.time()
     retrained: dict[tuple[str, ...], list] = {}
     for path in files:
+        if str(path) in done:
+            failed += not done[str(path)]["passed"]
+            print(f"{path}: {'passed' if done[str(path)]['passed'] else 'FAILED'} "
+                  f"(from {log})")
+            continue
         stored = load_run(path)
         # a run trained in one program with others is retrained with the same group (its
         # sibling files), which is what makes the comparison bit for bit
-        group = tuple(stored.meta.get("program", {}).get("run_ids", [stored.config.run_id()]))
+        group = _program_of(stored)
         if group not in retrained:
             configs = [stored.config if i == stored.config.run_id()
                        else load_run(Path(path).parent / f"{i}.npz").config for i in group]
             retrained[group] = train_many(configs)
         fresh = retrained[group][group.index(stored.config.run_id())]
         ok = True
+        rec = {"path": str(path), "stored_on": stored.meta.get("device_kind"),
+               "rerun_on": fresh.meta.get("device_kind"),
+               "xla_flags": fresh.meta.get("xla_flags"), "curves": {}}
         for key in ("train_loss", "test_loss"):
             c = compare_curves(stored.curves[key], fresh.curves[key], key)
             ok &= c.passes(args.rtol, args.sigma_tol)
+            rec["curves"][key] = {"bitwise": c.bitwise, "max_rel": c.max_rel,
+                                  "max_sigma": c.max_sigma}
             print(f"{path}: {key} {'bitwise equal' if c.bitwise else 'differs'}; max relative "
                   f"difference {c.max_rel:.2e}, max {c.max_sigma:.3f} seed spreads "
                   f"(stored on {stored.meta.get('device_kind')}, now on "
                   f"{fresh.meta.get('device_kind')})")
         failed += not ok
+        if log is not None:
+            rec["passed"] = bool(ok)
+            with open(log, "a", encoding="utf8") as f:  # one whole line per run
+                f.write(json.dumps(rec) + "\n")
     verdict = "reproduced" if not failed else f"NOT reproduced ({failed} of {len(files)} runs)"
     print(f"{verdict}: {len(files)} run(s) in {time.time() - t0:.0f} s; criterion: bitwise, or "
           f"within {args.sigma_tol:g} seed spreads at every evaluation (rtol={args.rtol:g} "
@@ -276,6 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="largest relative difference allowed for single-seed runs")
     rp.add_argument("--nondeterministic", action="store_true",
                     help="on GPU, keep XLA's faster non-deterministic reductions")
+    rp.add_argument("--shard", default=None, metavar="I/N",
+                    help="check only shard I of N (whole programs, dealt by stored wall "
+                         "time): N processes, e.g. one per GPU, check a directory together")
+    rp.add_argument("--log", default=None, metavar="FILE",
+                    help="append one JSON line per compared run; runs already there are "
+                         "skipped (resume)")
     rp.set_defaults(fn=cmd_reproduce)
     mi = sub.add_parser("migrate-ids", help="rename run files to their configs' current ids")
     mi.add_argument("directory")
