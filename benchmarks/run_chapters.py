@@ -192,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("SUPERCOLLAPSE_SCALE", "accelerator")
     env.setdefault("MPLBACKEND", "Agg")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    args.out = args.out.resolve()  # the chapters run in chapters/: a relative path would move
     tmp = args.out.parent / ".run_chapters_tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     env["TMPDIR"] = str(tmp)
