@@ -321,3 +321,23 @@ def test_readme_key_numbers_are_what_the_verdicts_command_prints(capsys):
     for sweep_name, variant, numbers in rows:
         key = (sweep_name, names.get(variant.strip(), variant.strip()))
         assert [c.strip().strip("*") for c in numbers.split("|")] == printed[key], key
+
+
+def test_stored_reproduce_records_cover_the_stored_runs():
+    """results/reproduce/*.jsonl are the logs of `reproduce --log` on an H100: each record names
+    a stored run that exists and passed; every run of the full scale's four sweeps is there, so
+    a stored file replaced without a new check fails here."""
+    from supercollapse.paths import results_dir
+
+    root = results_dir()
+    checked = {}
+    for log in sorted((root / "reproduce").glob("*.jsonl")):
+        for line in log.read_text(encoding="utf8").splitlines():
+            rec = json.loads(line)
+            assert (root.parent / rec["path"]).is_file(), (log.name, rec["path"])
+            assert rec["passed"] and "xla_gpu_deterministic_ops=true" in rec["xla_flags"], rec
+            checked[rec["path"]] = rec
+    full = {f"results/{p.relative_to(root).as_posix()}"
+            for sweep_name in ("horizon", "collapse", "breakdown", "noise")
+            for p in (root / "full" / sweep_name).glob("*.npz")}
+    assert len(full) == 118 and full <= set(checked), sorted(full - set(checked))[:5]
