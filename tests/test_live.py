@@ -101,6 +101,10 @@ def test_quick_live_runs_unchanged():
     assert live.noise_demo("quick")["linear"] == live.NOISE_DEMO_QUICK.replace(schedule="linear")
     ladder, sweep = live.lr_sweep("quick")
     assert [c.width for c in ladder] == [6, 8, 12, 16] and sweep[4.0].width == 24
+    # chapter 7 trains the rates one after another: they must share one compiled program
+    for scale in live.MLP_SCALES:
+        rates = live.lr_sweep(scale)[1]
+        assert len({c.shape_key() for c in rates.values()}) == 1, scale
 
 
 def test_accelerator_costs():
