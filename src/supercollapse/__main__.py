@@ -179,8 +179,9 @@ def _program_of(run) -> tuple[str, ...]:
 
 def _deal_programs(files: list[Path], index: int, count: int) -> list[Path]:
     """The files of shard ``index`` of ``count``: whole programs (the runs trained together),
-    dealt longest first (by the stored program's wall time) to the shard with the least so far."""
+    dealt by :func:`~supercollapse.train.sweep.deal` on the stored programs' wall times."""
     from .results import load_run
+    from .train.sweep import deal
 
     programs: dict[tuple[str, ...], list[Path]] = {}
     cost: dict[tuple[str, ...], float] = {}
@@ -190,14 +191,9 @@ def _deal_programs(files: list[Path], index: int, count: int) -> list[Path]:
         programs.setdefault(key, []).append(f)
         cost[key] = float(run.meta.get("program", {}).get("wall_seconds")
                           or run.meta.get("wall_seconds") or 0.0)
-    load = [0.0] * count
-    mine: list[Path] = []
-    for key in sorted(programs, key=lambda k: (-cost[k], k)):
-        shard = min(range(count), key=lambda i: (load[i], i))
-        load[shard] += cost[key]
-        if shard == index:
-            mine += programs[key]
-    return sorted(mine)
+    keys = sorted(programs)
+    shards = deal([cost[k] for k in keys], count)
+    return sorted(f for k, s in zip(keys, shards, strict=True) if s == index for f in programs[k])
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:

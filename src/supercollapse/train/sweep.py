@@ -52,11 +52,25 @@ def group_flops(group: Sequence[TrainConfig]) -> float:
     return training_flops(group[0].replace(seeds=(0,))) * sum(len(c.seeds) for c in group)
 
 
+def deal(costs: Sequence[float], count: int) -> list[int]:
+    """The shard (of ``count``) of each item: items dealt largest cost first, each to the shard
+    with the least cost so far (ties to the lower index), so that the shards finish together.
+
+    >>> deal([1.0, 5.0, 3.0, 2.0], 2)
+    [0, 0, 1, 1]
+    """
+    load, shard = [0.0] * count, [0] * len(costs)
+    for k in sorted(range(len(costs)), key=lambda k: (-costs[k], k)):
+        shard[k] = min(range(count), key=lambda j: (load[j], j))
+        load[shard[k]] += costs[k]
+    return shard
+
+
 def shard_configs(configs: Sequence[TrainConfig], index: int, count: int) -> list[TrainConfig]:
     """The configs of shard ``index`` of ``count``: whole groups
-    (:func:`~supercollapse.train.engine.plan_groups`), dealt largest first to the shard with
-    the least work so far (:func:`group_flops`), so that ``count`` processes, one per device,
-    finish at about the same time. The deal depends only on the
+    (:func:`~supercollapse.train.engine.plan_groups`), dealt by :func:`deal` on their
+    :func:`group_flops`, so that ``count`` processes, one per device, finish at about the same
+    time. The deal depends only on the
     sweep's configs, not on which runs are finished, so a resumed shard trains the same runs.
 
     >>> cs = [TrainConfig(width=w, depth=1, samples=640, batch_size=32) for w in (8, 16, 32)]
@@ -68,13 +82,9 @@ def shard_configs(configs: Sequence[TrainConfig], index: int, count: int) -> lis
         raise ValueError(f"shard {index}/{count}: need 0 <= index < count")
     groups = [[configs[i] for i in g] for g in plan_groups(configs)]
     cost = [group_flops(g) for g in groups]
-    load, mine = [0.0] * count, []
-    for k in sorted(range(len(groups)), key=lambda k: (-cost[k], k)):
-        target = min(range(count), key=lambda j: (load[j], j))
-        load[target] += cost[k]
-        if target == index:
-            mine.extend(groups[k])
-    return mine
+    shards = deal(cost, count)
+    order = sorted(range(len(groups)), key=lambda k: (-cost[k], k))  # largest group first
+    return [c for k in order if shards[k] == index for c in groups[k]]
 
 
 def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
