@@ -13,7 +13,12 @@ import sys
 
 import numpy as np
 
-from supercollapse.analysis.collapse import fit_irreducible_loss
+from supercollapse.analysis.collapse import (
+    collapse_metrics,
+    fit_irreducible_loss,
+    summarize_collapse,
+    x_average,
+)
 from supercollapse.analysis.diagnose import check_scaling
 from supercollapse.analysis.fits import fit_power_law_offset
 from supercollapse.analysis.frontier import bootstrap_horizon_law, compute_frontier, fit_horizon_law
@@ -89,6 +94,20 @@ def values() -> dict[str, list[float]]:
     h = check_scaling(synthetic).horizon
     out["ch5 ex-05-exponent"] = [h.exponent_used, h.suggested.value, h.suggested.lo,
                                  h.suggested.hi, h.mu, h.nu]
+    # chapter 5, the 303x ladder: verdicts, offsets, paired shifts' theory, local exponents
+    wide = load_sweep("ladder")
+    p_wide = np.array([r.n_params for r in wide["exponent_1.0x"]], dtype=float)
+    for name, runs in sorted(wide.items()):
+        res = collapse_metrics(ladder_curves(runs), None, L0=0.0)
+        s = summarize_collapse(res, x_min=0.2)
+        E = res.mean_curves.mean(axis=0)
+        off = x_average(res.x, (res.mean_curves - E) / E, 0.2)
+        end = np.array([r.curves["test_loss"][:, -1].mean() for r in runs])
+        out[f"ch5 wide ladder {name}"] = [s.frac_below, s.median_ratio, s.mean_sigma,
+                                          float(x_average(res.x, res.delta_between, 0.2)),
+                                          *off, *(-np.diff(np.log(end)) / np.diff(np.log(p_wide)))]
+    ends = [r.curves["samples"][-1] for r in wide["exponent_1.0x"]]
+    out["ch5 wide ladder model"] = [float(model.loss(t, p)) for t, p in zip(ends, p_wide, strict=True)]
     out |= transformer_values()
     return out
 
@@ -96,7 +115,6 @@ def values() -> dict[str, list[float]]:
 def transformer_values() -> dict[str, list[float]]:
     """Chapter 8: the transformer sweeps of results/lm-full (the exact L0 comes from JAX)."""
     from supercollapse.analysis import noise_model as nm
-    from supercollapse.analysis.collapse import collapse_metrics, summarize_collapse
     from supercollapse.tasks import build_task
 
     out: dict[str, list[float]] = {}

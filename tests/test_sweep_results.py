@@ -298,35 +298,50 @@ def test_sweep_checkpoints_long_groups_and_deletes_them(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == [f"{tiny().run_id()}.npz"]
 
 
-def test_readme_key_numbers_are_what_the_verdicts_command_prints(capsys):
-    """results/README.md's table of Delta < sigma must be the output of the documented command
-    (`python -m supercollapse verdicts results/full/collapse results/full/breakdown`)."""
-    import re
-
+def _verdict_rows(capsys, *dirs: str) -> dict[tuple[str, str], list[str]]:
+    """{(sweep, variant): cells} as `python -m supercollapse verdicts DIRS` prints them."""
     from supercollapse.__main__ import main
     from supercollapse.paths import results_dir
 
-    full = results_dir() / "full"
-    assert main(["verdicts", str(full / "collapse"), str(full / "breakdown")]) == 0
+    assert main(["verdicts", *(str(results_dir() / "full" / d) for d in dirs)]) == 0
     printed = {}
     for line in capsys.readouterr().out.splitlines()[2:]:
         cells = [c.strip() for c in line.strip("|").split("|")]
         printed[cells[0], cells[1].split(" (")[0]] = cells[2:]
+    return printed
+
+
+def _readme_rows(sweeps: str) -> list[tuple[str, str, str]]:
+    import re
+
+    from supercollapse.paths import results_dir
+
+    readme = (results_dir() / "README.md").read_text()
+    return re.findall(rf"^\| ({sweeps}) \| ([^|]+) \|(.*)\|$", readme, re.M)
+
+
+def test_readme_key_numbers_are_what_the_verdicts_command_prints(capsys):
+    """results/README.md's tables of Delta < sigma must be the output of the documented commands
+    (`python -m supercollapse verdicts results/full/collapse results/full/breakdown`, and
+    `... verdicts results/full/ladder`)."""
     names = {"exponent 0.9×": "exponent_0.9x", "exponent 1.1×": "exponent_1.1x",
              "γ 0.9×": "gamma_0.9x", "γ 1.1×": "gamma_1.1x", "µP frozen at width 48": "mup_frozen",
-             "lr 4×": "lr_4x", "lr 0.25×": "lr_0.25x"}
-    readme = (results_dir() / "README.md").read_text()
-    rows = re.findall(r"^\| (collapse|breakdown) \| ([^|]+) \|(.*)\|$", readme, re.M)
-    assert len(rows) == len(printed) == 12
-    for sweep_name, variant, numbers in rows:
-        key = (sweep_name, names.get(variant.strip(), variant.strip()))
-        assert [c.strip().strip("*") for c in numbers.split("|")] == printed[key], key
+             "lr 4×": "lr_4x", "lr 0.25×": "lr_0.25x",
+             "exponent 1.0× (the fitted law)": "exponent_1.0x"}
+    for dirs, sweeps, count in ((("collapse", "breakdown"), "collapse|breakdown", 12),
+                                (("ladder",), "ladder", 3)):
+        printed = _verdict_rows(capsys, *dirs)
+        rows = _readme_rows(sweeps)
+        assert len(rows) == len(printed) == count, dirs
+        for sweep_name, variant, numbers in rows:
+            key = (sweep_name, names.get(variant.strip(), variant.strip()))
+            assert [c.strip().strip("*") for c in numbers.split("|")] == printed[key], key
 
 
 def test_stored_reproduce_records_cover_the_stored_runs():
     """results/reproduce/*.jsonl are the logs of `reproduce --log` on an H100: each record names
-    a stored run that exists and passed; every run of the full scale's four sweeps is there, so
-    a stored file replaced without a new check fails here."""
+    a stored run that exists and passed; every run of the four sweeps of `full/` and `lm-full/`
+    is there, so a stored file replaced without a new check fails here."""
     from supercollapse.paths import results_dir
 
     root = results_dir()
@@ -337,7 +352,8 @@ def test_stored_reproduce_records_cover_the_stored_runs():
             assert (root.parent / rec["path"]).is_file(), (log.name, rec["path"])
             assert rec["passed"] and "xla_gpu_deterministic_ops=true" in rec["xla_flags"], rec
             checked[rec["path"]] = rec
-    full = {f"results/{p.relative_to(root).as_posix()}"
-            for sweep_name in ("horizon", "collapse", "breakdown", "noise")
-            for p in (root / "full" / sweep_name).glob("*.npz")}
-    assert len(full) == 118 and full <= set(checked), sorted(full - set(checked))[:5]
+    for scale, count in (("full", 118), ("lm-full", 51)):
+        stored = {f"results/{p.relative_to(root).as_posix()}"
+                  for sweep_name in ("horizon", "collapse", "breakdown", "noise")
+                  for p in (root / scale / sweep_name).glob("*.npz")}
+        assert len(stored) == count and stored <= set(checked), sorted(stored - set(checked))[:5]

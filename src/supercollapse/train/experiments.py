@@ -280,7 +280,8 @@ def noise_runs(scale: str, law: Law) -> list[TrainConfig]:
 
 # The horizon-exponent test of Part II on a ladder spanning 300x in parameters (issue 19): at
 # the full scale, widths 32-564 (P = 10.5k-3.2M, 303x), whose compute-optimal horizons
-# extrapolate the law (fitted on P = 42k-402k) by 4x below and 8x above that range.
+# extrapolate the law (fitted on P = 42k-402k) by 4x below and 8x above that range. Stored in
+# results/full/ladder; chapter 5 ("The 300x ladder, measured") reads it.
 LADDER_WIDTHS = {"full": (32, 48, 72, 108, 160, 240, 360, 564)}
 LADDER_SEEDS = 3
 
