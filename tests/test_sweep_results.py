@@ -340,8 +340,9 @@ def test_readme_key_numbers_are_what_the_verdicts_command_prints(capsys):
 
 def test_stored_reproduce_records_cover_the_stored_runs():
     """results/reproduce/*.jsonl are the logs of `reproduce --log` on an H100: each record names
-    a stored run that exists and passed; every run of the four sweeps of `full/` and `lm-full/`
-    is there, so a stored file replaced without a new check fails here."""
+    a stored run that exists and passed; every run of `full/` (its five sweeps, the ladder
+    included) and of `lm-full/` (four) is there, so a stored file replaced without a new check
+    fails here."""
     from supercollapse.paths import results_dir
 
     root = results_dir()
@@ -352,8 +353,8 @@ def test_stored_reproduce_records_cover_the_stored_runs():
             assert (root.parent / rec["path"]).is_file(), (log.name, rec["path"])
             assert rec["passed"] and "xla_gpu_deterministic_ops=true" in rec["xla_flags"], rec
             checked[rec["path"]] = rec
-    for scale, count in (("full", 118), ("lm-full", 51)):
+    sweeps = ("horizon", "collapse", "breakdown", "noise")
+    for scale, names, count in (("full", (*sweeps, "ladder"), 142), ("lm-full", sweeps, 51)):
         stored = {f"results/{p.relative_to(root).as_posix()}"
-                  for sweep_name in ("horizon", "collapse", "breakdown", "noise")
-                  for p in (root / scale / sweep_name).glob("*.npz")}
+                  for sweep_name in names for p in (root / scale / sweep_name).glob("*.npz")}
         assert len(stored) == count and stored <= set(checked), sorted(stored - set(checked))[:5]
