@@ -51,6 +51,7 @@ BAD = [
     (dict(seeds=()), "seeds"),
     (dict(seeds=(0, 0)), "seeds"),
     (dict(seeds=(-1,)), "seeds"),
+    (dict(seed_protocol="paper"), "seed_protocol"),
     (dict(samples=0), "samples"),
     (dict(samples=None, horizon_kappa=-1.0), "horizon_kappa"),
     (dict(horizon_mult=0.0), "horizon_mult"),
@@ -118,6 +119,9 @@ def test_run_id_is_stable_and_ignores_tags():
     assert cfg.run_id() != tiny(width=32).run_id()
     assert cfg.run_id() != tiny(seeds=(0, 1)).run_id()
     assert TrainConfig.from_dict(cfg.to_dict()).run_id() == cfg.run_id()
+    # the default seed protocol keeps every id (stored results were made with it)
+    assert tiny(seed_protocol="independent").run_id() == cfg.run_id()
+    assert tiny(seed_protocol="shared_data").run_id() != cfg.run_id()
 
 
 STORED = sorted(Path(__file__).parents[1].glob("results/**/*.npz"))

@@ -12,6 +12,7 @@ JAX_FREE = ["supercollapse.results", "supercollapse.train.config", "supercollaps
             "supercollapse.analysis.frontier", "supercollapse.analysis.collapse",
             "supercollapse.analysis.diagnose", "supercollapse.analysis.forecast",
             "supercollapse.analysis.noise_model", "supercollapse.analysis.theory",
+            "supercollapse.analysis.seeds",
             "supercollapse.plotting", "supercollapse.exercises"]
 
 

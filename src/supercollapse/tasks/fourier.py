@@ -54,10 +54,12 @@ class PowerLawFourierTask:
     :math:`\phi_n \in \{0, \pi/2\}` with probability 1/2 each. The loss is
     :math:`\tfrac12 (f(x) - y(x))^2`.
 
-    Keys: ``target_seed`` fixes the function; training inputs come from
-    ``fold_in(train_seed, run_seed)`` then ``fold_in(step)`` (our choice: each seed also
-    sees its own data order, so seed-to-seed spread includes SGD sampling noise); the test
-    inputs come from ``test_seed`` and are the same for every run.
+    Keys: ``target_seed`` fixes the function; training inputs come from the engine's data
+    key (:func:`~supercollapse.train.engine.data_key`) then ``fold_in(step)``: by default
+    ``fold_in(train_seed, run_seed)``, so each seed also sees its own data order and the
+    seed-to-seed spread includes SGD sampling noise (``seed_protocol="shared_data"``, the
+    paper's protocol, gives every seed the same batches); the test inputs come from
+    ``test_seed`` and are the same for every run.
 
     ``k``, ``w`` and ``phase`` hold the modes as defined; :meth:`target` evaluates the same
     function over the distinct wave vectors (:func:`merge_modes`), about three times fewer

@@ -12,7 +12,8 @@ sequence of :math:`T + 1` tokens is drawn by
 3. :math:`s_{t+1} \sim P_k(s_t \to \cdot)` for :math:`t = 0..T-1`.
 
 The rules (successor sets and probabilities) are a pure function of ``language_seed``; each
-batch is a pure function of its key (the engine derives it from ``(train_seed, seed, step)``),
+batch is a pure function of its key (the engine derives it from ``(train_seed, seed, step)``,
+or from ``(train_seed, step)`` alone under ``seed_protocol="shared_data"``),
 so nothing is stored or downloaded.
 
 **Why this language.** It is the "quanta" picture of scaling (Michaud et al. 2023) made

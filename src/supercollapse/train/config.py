@@ -21,6 +21,8 @@ from typing import Any
 SCHEDULES = ("constant", "linear", "cosine", "multicosine", "exponential", "power", "quadratic")
 MUP_MODES = ("on", "off", "frozen")
 COMPUTE_DTYPES = ("float32", "bfloat16")
+# How the seeds of a run draw their training data (see TrainConfig.seed_protocol).
+SEED_PROTOCOLS = ("independent", "shared_data")
 NEXT_TOKEN_FIELDS = ("vocab_size", "seq_len", "head_dim", "mlp_ratio", "qk_norm", "z_loss",
                      "compute_dtype", "n_rules", "rule_branching", "zipf_exponent", "data_dir")
 HORIZON_FIELDS = ("samples", "tokens_per_param", "horizon_kappa")
@@ -29,7 +31,7 @@ HORIZON_FIELDS = ("samples", "tokens_per_param", "horizon_kappa")
 # compilation and can be trained side by side in one vmapped program.
 SHAPE_FREE_FIELDS = ("lr", "schedule", "decay_frac", "warmup_frac", "mup", "base_width",
                      "mup_reference_width", "train_seed", *HORIZON_FIELDS, "horizon_exponent",
-                     "horizon_mult", "n_evals", "seeds", "tags")
+                     "horizon_mult", "n_evals", "seeds", "seed_protocol", "tags")
 # Version of the run-id scheme (see TrainConfig.run_id); bump it only to rename every run.
 RUN_ID_SCHEMA = 2
 
@@ -46,6 +48,16 @@ class TrainConfig:
     With ``horizon_kappa`` the run is trained to the compute-optimal horizon
     ``c*(P) = horizon_kappa * P ** horizon_exponent`` FLOPs (``horizon_exponent = 1 + gamma``),
     i.e. for ``c*(P) / (6 P)`` samples, times ``horizon_mult``.
+
+    Seeds: every seed ``s`` in ``seeds`` initialises its own model (from ``key(s)``). Its
+    training batches depend on ``seed_protocol`` (:func:`~supercollapse.train.engine.data_key`):
+
+    * ``"independent"`` (the default, and how every stored run was made): seed ``s`` draws its
+      batches from its own stream ``fold_in(key(train_seed), s)``, so the spread over seeds
+      holds initialisation *and* data-order (SGD sampling) noise;
+    * ``"shared_data"`` (the paper's protocol): every seed sees the same batches, the stream
+      ``fold_in(key(train_seed), 0)`` (seed 0's under ``"independent"``), so the spread over
+      seeds is initialisation noise alone, and the noise floor sigma is smaller.
     """
 
     # --- task -----------------------------------------------------------------------
@@ -101,6 +113,7 @@ class TrainConfig:
     noise_batches: int = 0  # minibatches per evaluation for the gradient-noise trace; 0 = off
     # --- seeds ----------------------------------------------------------------------
     seeds: tuple[int, ...] = (0,)
+    seed_protocol: str = "independent"  # "independent" | "shared_data" (one data order)
     # --- free-form label (not part of the run's identity) ---------------------------
     tags: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -199,6 +212,8 @@ class TrainConfig:
              and all(integer(s) and s >= 0 for s in self.seeds)
              and len(set(self.seeds)) == len(self.seeds), "seeds",
              "must be a non-empty tuple of distinct non-negative integers")
+        need(self.seed_protocol in SEED_PROTOCOLS, "seed_protocol",
+             f"unknown seed protocol; choose one of {SEED_PROTOCOLS}")
 
         self.horizon_steps(param_count(self))  # raises if shorter than one step
         return self

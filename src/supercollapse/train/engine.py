@@ -53,7 +53,7 @@ from ..optim.schedules import schedule_multiplier
 from ..provenance import provenance
 from ..results import RunResult
 from ..tasks import build_task
-from .config import ConfigError, TrainConfig
+from .config import SEED_PROTOCOLS, ConfigError, TrainConfig
 from .horizon import compute_flops, eval_steps
 from .noise_traces import gradient_noise_traces
 
@@ -71,6 +71,30 @@ def schedule_arrays(cfg: TrainConfig, total_steps: int, steps: np.ndarray):
                                           total_steps, cfg.decay_frac, warmup), np.float64)
     tau = np.concatenate([[0.0], np.cumsum(cfg.lr * mult[:-1])])
     return cfg.lr * mult[steps], tau[steps]
+
+
+def data_key(cfg: TrainConfig, seed: int) -> jax.Array:
+    """The key of the training-data stream of seed ``seed`` of ``cfg``; step ``t``'s batch is
+    drawn with ``fold_in(data_key, t)`` by the task's ``train_batch``.
+
+    ``cfg.seed_protocol`` ``"independent"``: ``fold_in(key(train_seed), seed)``, one stream per
+    seed; ``"shared_data"``: ``fold_in(key(train_seed), 0)`` for every seed (the paper's
+    protocol: one data order, seeds differ only in their initialisation, ``key(seed)``). Seed 0
+    therefore trains on the same batches under both protocols.
+
+    >>> cfg = TrainConfig(samples=1)
+    >>> same = lambda a, b: bool(jnp.all(jax.random.key_data(a) == jax.random.key_data(b)))
+    >>> same(data_key(cfg, 0), data_key(cfg, 1))
+    False
+    >>> shared = cfg.replace(seed_protocol="shared_data")
+    >>> same(data_key(shared, 0), data_key(shared, 1)), same(data_key(shared, 1), data_key(cfg, 0))
+    (True, True)
+    """
+    if cfg.seed_protocol not in SEED_PROTOCOLS:
+        raise ConfigError(f"TrainConfig.seed_protocol={cfg.seed_protocol!r}: unknown seed "
+                          f"protocol; choose one of {SEED_PROTOCOLS}")
+    stream = seed if cfg.seed_protocol == "independent" else 0
+    return jax.random.fold_in(jax.random.key(cfg.train_seed), stream)
 
 
 def layout(n_runs: int, devices: Sequence, batch_size: int,
@@ -239,8 +263,7 @@ class Trainer:
         hyper = _stack([per_config[i] for i, _ in self.runs])
         optimizer = chain(OPTIMIZERS[key.optimizer], key, per_config[0])
         opt_state = jax.vmap(optimizer.init)(params)
-        data_keys = jnp.stack([jax.random.fold_in(jax.random.key(cfgs[i].train_seed), s)
-                               for i, s in self.runs])
+        data_keys = jnp.stack([data_key(cfgs[i], s) for i, s in self.runs])
         self.sharding = NamedSharding(self.mesh, P("runs"))
         self.params, self.opt_state, self.data_keys, self.hyper = jax.device_put(
             (params, opt_state, data_keys, hyper), self.sharding)
