@@ -7,20 +7,29 @@ in debug mode (a cell that raises fails the grading):
 * the master notebook, solutions in, runs top to bottom and scores full marks;
 * the student notebook, left blank, runs without raising, scores below full marks and keeps
   every cell of the master that is not a solution or a test;
-* no solution line and no hidden test appears in what students get (notebook and tests/).
+* no solution line and no hidden test appears in what students get (notebook and tests/);
+* public tests check values loosely and carry at most a fifth of the points: a typical wrong
+  answer to each question (``WRONG``) fails a public test, in-process and in a wrong-answer
+  notebook graded by otter; wrong answers the loose checks let through (``SUBTLE``) fail a
+  hidden test; no hidden test's failure message states an answer;
+* answers left as ``...`` fail every test with "replace ... with your answer"; NumPy scalars
+  (``np.float64``, ``np.int64``) pass.
 
-The whole file takes one to three minutes on two cores, depending on their load (two executions
-per assignment; only Part I trains a network, for a few seconds).
+The whole file takes two to four minutes on two cores, depending on their load (three otter
+gradings and one
+in-process run per assignment; only Part I trains a network, for a few seconds).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 import zipfile
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 otter_api = pytest.importorskip("otter.api", reason="otter-grader is in the 'classroom' extra")
@@ -85,7 +94,8 @@ def test_three_parts_and_setup_cells_in_sync():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_master_format(name):
-    """At least 4 questions, each with points, a public and a hidden test; tests in files."""
+    """At least 4 questions, each with points, a public and a hidden test; tests in files; the
+    public tests carry at most a fifth of the points; every hidden assert has a message."""
     path = ROOT / "assignments" / f"{name}.ipynb"
     master = parse_master(path)
     questions = master["questions"]
@@ -95,6 +105,14 @@ def test_master_format(name):
     assert len(hidden) >= len(questions) and len(master["tests"]) > len(hidden)
     config = nbformat.read(path, as_version=4).cells[2]
     assert config.cell_type == "raw" and "files: true" in _src(config), "tests in files"
+    points = [float(re.search(r"points:\s*([0-9.]+)", t).group(1)) for t in master["tests"]]
+    public = sum(p for p, t in zip(points, master["tests"], strict=True) if t not in hidden)
+    total = sum(float(q["points"]) for q in questions)
+    assert sum(points) == total, "the tests' points add up to the questions' points"
+    assert public <= 0.2 * total, "public tests carry few points (they check loosely)"
+    for t in hidden:  # students see a hidden test's failing line and message (results.json)
+        asserts = [n for n in ast.walk(ast.parse(t)) if isinstance(n, ast.Assert)]
+        assert asserts and all(a.msg is not None for a in asserts), f"a message per assert:\n{t}"
     coding = [s for s in master["solutions"] if re.search(r"\b(fits|frontier|theory|nm|train|"
                                                           r"check_scaling|collapse_metrics)\b", s)]
     assert len(coding) >= 2, "at least two coding questions that use the package"
@@ -188,3 +206,231 @@ def test_no_solution_or_hidden_test_leaks(name, built):
     with zipfile.ZipFile(built[name] / "autograder" / "autograder.zip") as z:
         bundled = "\n".join(z.read(n).decode() for n in z.namelist() if n.startswith("tests/"))
     assert all(n in bundled for n in names + public), "the autograder bundle has every test"
+
+
+# --- the tests as students meet them: blank, wrong and numpy answers, in-process ------------------
+#
+# Each master's code cells (set-up, given code and solutions; not the tests) run once in-process;
+# then each question's test file (the autograder's, hidden tests included) runs against that
+# namespace with the question's answers replaced, the way otter's grader runs it.
+
+# Typical wrong answers, run after the question's solution (one edit each). Each must fail at
+# least one *public* test, so that a student sees it before submitting.
+WRONG = {
+    ("part1_scaling_laws", "q1"): ["b_hat = fit.a"],
+    ("part1_scaling_laws", "q2"): ["gamma = 1 + law.gamma", "fr = frontier.compute_frontier("
+                                   "dict(zip(sizes[:4], ladder_curves(horizon)[:4])))"],
+    ("part1_scaling_laws", "q3"): ["compute_factor = 2 ** 0.1", "compute_factor = 0.5 ** (1 / 0.1)"],
+    ("part1_scaling_laws", "q4"): ["samples_per_param = run.curves['samples'][-1]",
+                                   "final_loss = float(run.curves['test_loss'][0, 0])"],
+    ("part2_collapse", "q1"): ["ell_quarter = (2 * 0.25**0.3 + 1) / 3"],
+    ("part2_collapse", "q2"): ["ell = model.normalized_curves(X, SIZES, 1.0)",
+                               "gamma_star = 0.3 / 0.6"],
+    ("part2_collapse", "q3"): ["frac_linear, frac_constant = frac_constant, frac_linear"],
+    ("part2_collapse", "q4"): ["outlier_width = report.outlier", "verdict = report"],
+    ("part3_noise_model", "q1"): ["tau_ratio = (T - 1) / (2 * T)", "tau = np.cumsum(eta)"],
+    ("part3_noise_model", "q2"): ["alpha_B = fit.alpha"],
+    ("part3_noise_model", "q3"): [
+        "rms_error = float(np.sqrt(np.mean((pred / held_out.loss.mean(axis=0)) ** 2)))"],
+    ("part3_noise_model", "q4"): [
+        "normalized_noise = np.sqrt(0.02**2 + 0.01**2 + 2 * 0.9 * 0.02 * 0.01)"],
+}
+# Wrong answers that pass the loose public tests; the hidden tests must catch them.
+SUBTLE = {
+    ("part1_scaling_laws", "q3"): ["compute_factor = 1000"],
+    ("part2_collapse", "q1"): ["ell_quarter = (0.5 * 0.25**-0.3 + 1) / 1.5"],  # r = mu / nu
+    ("part2_collapse", "q4"): ["verdict = 'borderline'"],  # a valid verdict, not this ladder's
+    ("part3_noise_model", "q1"): ["tau_ratio = tau[-1] / (ETA0 * T)"],  # misses the last step
+}
+REPLACE = "replace ... with your answer"
+
+
+def _code_cells_of_master(path: Path) -> list[str]:
+    """The code a student's completed notebook runs: every code cell but the tests."""
+    nb = nbformat.read(path, as_version=4)
+    cells, in_tests = [], False
+    for cell in nb.cells:
+        first = _src(cell).lstrip().splitlines()[0] if _src(cell).strip() else ""
+        if cell.cell_type == "raw":
+            m = BLOCK.match(first)
+            if m and m.group(2).upper() == "TESTS":
+                in_tests = m.group(1).upper() == "BEGIN"
+        elif cell.cell_type == "code" and not in_tests and cell.get("id") != build.OTTER_CELL_ID:
+            cells.append(_src(cell))  # (otter's cell would start a log in the working directory)
+    return cells
+
+
+def answer_names(student: Path) -> list[list[str]]:
+    """Per answer cell of a student notebook, in order, the names it leaves as ``name = ...``."""
+    cells = [c for c in nbformat.read(student, as_version=4).cells
+             if "otter_answer_cell" in c.metadata.get("tags", [])]
+    return [re.findall(r"^(\w+) = \.\.\.$", _src(c), flags=re.MULTILINE) for c in cells]
+
+
+@pytest.fixture(scope="module")
+def solved() -> dict[str, dict]:
+    """Each master's namespace after running its code, solutions included (Part I trains)."""
+    out = {}
+    for path in MASTERS:
+        env: dict = {"__name__": "__main__"}
+        for src in _code_cells_of_master(path):
+            exec(compile(src, str(path), "exec"), env)  # noqa: S102 (the book's own notebooks)
+        out[path.stem] = env
+    return out
+
+
+def run_question(built: dict[str, Path], name: str, question: str, env: dict):
+    """Run the autograder's tests of ``question`` on ``env``: ``(public, hidden)`` results."""
+    from otter.test_files.exception_test import ExceptionTestFile
+
+    tests = ExceptionTestFile.from_file(str(built[name] / "autograder" / "tests" / f"{question}.py"))
+    tests.run(env)
+    results = tests.test_case_results
+    return ([r for r in results if not r.test_case.hidden], [r for r in results if r.test_case.hidden])
+
+
+def _questions(name: str) -> list[str]:
+    return [q["name"] for q in parse_master(ROOT / "assignments" / f"{name}.ipynb")["questions"]]
+
+
+def _answers(built, name) -> dict[str, list[str]]:
+    student = built[name] / "student" / f"{name}.ipynb"
+    return dict(zip(_questions(name), answer_names(student), strict=True))
+
+
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])")
+
+
+def _numbers(env: dict, names: list[str]) -> list[float]:
+    out = []
+    for n in names:
+        v = env[n]
+        if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
+            out.append(float(v))
+    return out
+
+
+def assert_states_no_answer(message: str, answers: list[float], solutions: list[str]) -> None:
+    """A failure message (the failing line and the assertion's text) must not give the answer:
+    no line of a solution, no number within 0.01% of an answer (numbers 0 and 1 aside)."""
+    text = re.sub(r"Error at line \d+ in test \w+", "", message)
+    leaked = [line for line in solutions if line in text]
+    assert not leaked, f"a solution line in a failure message: {leaked[0]!r}\n{message}"
+    for token in NUMBER.findall(text):
+        value = float(token)
+        close = [a for a in answers if a not in (0.0, 1.0) and np.isclose(value, a, rtol=1e-4)]
+        assert not close, f"the answer {close[0]} in a failure message:\n{message}"
+
+
+def _solutions(name: str) -> list[str]:
+    master = parse_master(ROOT / "assignments" / f"{name}.ipynb")
+    return [line for s in master["solutions"] for line in _solution_lines(s)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_solutions_pass_in_process(name, built, solved):
+    for q, names in _answers(built, name).items():
+        assert names, f"{name} {q}: no 'name = ...' in its answer cell"
+        public, hidden = run_question(built, name, q, dict(solved[name]))
+        failed = [r.message for r in public + hidden if not r.passed]
+        assert not failed, f"{name} {q}: {failed[0]}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_blank_answers_say_replace(name, built, solved):
+    """With its answers left as ``...``, every test of every question (public and hidden) fails
+    first with "replace ... with your answer", not with a TypeError or a misleading hint."""
+    for q, names in _answers(built, name).items():
+        env = dict(solved[name]) | {n: ... for n in names}
+        public, hidden = run_question(built, name, q, env)
+        assert public and hidden
+        for r in public + hidden:
+            assert not r.passed and REPLACE in r.message and "AssertionError" in r.message, (
+                f"{name} {q}: {r.message}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("kind", ["float64", "int64"])
+def test_numpy_scalars_are_accepted(name, kind, built, solved):
+    """Numeric answers given as NumPy scalars pass every test: ``np.float64`` for every number,
+    ``np.int64`` for every whole number (such as a compute factor of 1024)."""
+    converted = 0
+    for q, names in _answers(built, name).items():
+        env = dict(solved[name])
+        for n in names:
+            v = env[n]
+            if not isinstance(v, int | float | np.integer | np.floating) or isinstance(v, bool):
+                continue
+            if kind == "float64":
+                env[n] = np.float64(v)
+            elif float(v).is_integer():
+                env[n] = np.int64(v)
+            else:
+                continue
+            converted += 1
+        public, hidden = run_question(built, name, q, env)
+        failed = [r.message for r in public + hidden if not r.passed]
+        assert not failed, f"{name} {q} with {kind} answers: {failed[0]}"
+    assert converted >= (2 if kind == "float64" else name != "part3_noise_model")
+
+
+def _wrong_cases(table):
+    return [(n, q, code) for (n, q), codes in table.items() for code in codes]
+
+
+def test_every_question_has_a_wrong_answer():
+    assert {(n, q) for n in NAMES for q in _questions(n)} <= set(WRONG)
+
+
+@pytest.mark.parametrize("name,question,code", _wrong_cases(WRONG))
+def test_wrong_answer_fails_a_public_test(name, question, code, built, solved):
+    """A typical wrong answer fails at least one public test (the student sees it in
+    ``grader.check``), and the hidden tests' messages do not state the answer."""
+    env = dict(solved[name])
+    answers = _numbers(env, _answers(built, name)[question])
+    exec(code, env)  # noqa: S102
+    public, hidden = run_question(built, name, question, env)
+    assert any(not r.passed for r in public), f"{name} {question}: {code!r} passes the public tests"
+    for r in hidden:
+        if not r.passed:
+            assert_states_no_answer(r.message, answers, _solutions(name))
+
+
+@pytest.mark.parametrize("name,question,code", _wrong_cases(SUBTLE))
+def test_subtle_wrong_answer_fails_a_hidden_test(name, question, code, built, solved):
+    """Wrong answers that the loose public tests let through fail a hidden test, whose message
+    says what to check without stating the answer."""
+    env = dict(solved[name])
+    answers = _numbers(env, _answers(built, name)[question])
+    exec(code, env)  # noqa: S102
+    public, hidden = run_question(built, name, question, env)
+    assert all(r.passed for r in public), [r.message for r in public if not r.passed]
+    failed = [r for r in hidden if not r.passed]
+    assert failed, f"{name} {question}: {code!r} passes the hidden tests"
+    for r in failed:
+        assert_states_no_answer(r.message, answers, _solutions(name))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_wrong_answer_notebook(name, built, solved, tmp_path):
+    """The student notebook with a typical wrong answer to every question (its solution, then the
+    first edit of ``WRONG``), graded by otter: every question loses points and shows a failed
+    public test, and no hidden test's failure message (in ``results.json``) states an answer."""
+    master = parse_master(ROOT / "assignments" / f"{name}.ipynb")
+    questions = _questions(name)
+    assert len(master["solutions"]) == len(questions), "one solution cell per question"
+    nb = nbformat.read(built[name] / "student" / f"{name}.ipynb", as_version=4)
+    answer_cells = [c for c in nb.cells if "otter_answer_cell" in c.metadata.get("tags", [])]
+    for cell, solution, q in zip(answer_cells, master["solutions"], questions, strict=True):
+        cell.source = solution + "\n" + WRONG[(name, q)][0] + "\n"
+    nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    res = grade(tmp_path / f"{name}.ipynb", built[name] / "autograder" / "autograder.zip")
+    answers = _answers(built, name)
+    for q in questions:
+        results = res.get_result(q).test_case_results
+        assert res.get_score(q) < res.get_result(q).possible, f"{q} keeps full marks"
+        assert any(not r.passed for r in results if not r.test_case.hidden), f"{q}: public pass"
+        for r in results:
+            if r.test_case.hidden and not r.passed:
+                assert_states_no_answer(r.message, _numbers(solved[name], answers[q]),
+                                        _solutions(name))
