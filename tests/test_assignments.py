@@ -434,3 +434,91 @@ def test_wrong_answer_notebook(name, built, solved, tmp_path):
             if r.test_case.hidden and not r.passed:
                 assert_states_no_answer(r.message, _numbers(solved[name], answers[q]),
                                         _solutions(name))
+
+
+# --- pinned builds, what Colab builds, counts generated from the masters -----------------------
+
+
+def test_built_notebooks_and_bundles_pin_the_build(built):
+    """The student notebook's set-up cell and the grading bundle both install the book at the
+    commit (or tag) the build was made from, not a branch; otter-grader is pinned."""
+    ref = build.build_ref()
+    assert re.fullmatch(r"[0-9a-f]{40}", ref) or not re.fullmatch(r"main|master", ref)
+    for name in NAMES:
+        cells = nbformat.read(built[name] / "student" / f"{name}.ipynb", as_version=4).cells
+        assert _src(cells[0]) == build.pinned_setup_source(ref)
+        assert f'"{ref}"' in _src(cells[0]) and 'branch="main"' not in _src(cells[0])
+        assert f'"otter-grader=={build.otter_version()}"' in _src(cells[1])
+        with zipfile.ZipFile(built[name] / "autograder" / "autograder.zip") as z:
+            env = z.read("environment.yml").decode()
+        assert f"@{ref}#egg=supercollapse" in env and "@main" not in env
+        assert f"otter-grader[grading,plugins]=={build.otter_version()}" in env
+
+
+def test_pinned_setup_cells_on_colab(built, monkeypatch, tmp_path):
+    """The student notebook's two set-up cells, run as on Colab (fake ``google.colab``, pip and
+    git recorded, not run): the book is fetched at the pinned commit, otter-grader installed at
+    its pinned version, and the public tests built with ``--student-only``."""
+    import os
+    import subprocess
+    import sys
+    import types
+
+    name = "part2_collapse"
+    cells = nbformat.read(built[name] / "student" / f"{name}.ipynb", as_version=4).cells
+    ref, calls, chdirs = build.build_ref(), [], []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    fake_jax = types.SimpleNamespace(__version__="fake", devices=lambda: ["cpu"])
+    monkeypatch.setitem(sys.modules, "jax", fake_jax)
+    monkeypatch.setattr(subprocess, "run", lambda args, **kw: calls.append(list(args)))
+    monkeypatch.setattr(os, "chdir", chdirs.append)
+    monkeypatch.setattr(os.path, "isdir", lambda path: False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for cell in cells[:2]:
+        exec(compile(_src(cell), name, "exec"), {"__name__": "__main__"})  # noqa: S102
+    clone = "/content/scaling-collapse-book"
+    git = [c for c in calls if c[0] == "git"]
+    assert git[0] == ["git", "init", "-q", clone]
+    assert git[1][-2:] == [build.sync_setup_cell.repository(ROOT)[0], ref]
+    assert git[2][-3:] == ["checkout", "-q", "FETCH_HEAD"]
+    pip = [c for c in calls if c[1:4] == ["-m", "pip", "install"]]
+    assert any(f"{clone}[book]" in c for c in pip), pip
+    assert pip[-1][-1] == f"otter-grader=={build.otter_version()}"
+    assert calls[-1][-2:] == ["--student-only", name]
+    assert chdirs[0] == f"{clone}/chapters" and chdirs[-1].endswith(f"/{name}/student")
+
+
+def test_student_only_build_writes_no_solution(tmp_path):
+    """``build.py --student-only`` (what the Colab cell runs) leaves only ``student/``: no
+    solutions notebook, no hidden test, no bundle, anywhere under its output folder."""
+    name = "part2_collapse"
+    assert build.main(["--student-only", name, "--out", str(tmp_path)]) == 0
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert files == [f"{name}/student/{name}.ipynb"] + [
+        f"{name}/student/tests/{q}.py" for q in sorted(_questions(name))]
+    text = "\n".join((tmp_path / f).read_text(encoding="utf8") for f in files)
+    master = parse_master(ROOT / "assignments" / f"{name}.ipynb")
+    hidden = [re.match(r"def (\w+)", h).group(1) for h in _test_functions(master["tests"], True)]
+    assert not [n for n in hidden if n in text] and "hidden=True" not in text
+    assert not [line for line in _solutions(name) if line in text]
+
+
+def test_counts_and_guide_table_follow_the_masters(tmp_path, monkeypatch):
+    """The "Four questions, 10 points." sentence, each heading's points and the guide's table
+    are written from the questions' configs (``--sync``); ``--check`` fails when they differ."""
+    master = tmp_path / "part2_collapse.ipynb"
+    text = (ROOT / "assignments" / master.name).read_text(encoding="utf8")
+    master.write_text(text.replace('"points: 2"', '"points: 4"', 1), encoding="utf8")
+    assert build.sync(master, check=True)
+    assert build.sync(master) and not build.sync(master, check=True)
+    nb = nbformat.read(master, as_version=4)
+    assert "Four questions, 12 points." in _src(nb.cells[3])
+    assert "(4 points).**" in _src(nb.cells[6])
+    monkeypatch.setattr(build, "masters", lambda names=None: [master])
+    assert "| `part2_collapse` |" in build.guide_table([master])
+    assert "1. the universal curve of a two-term model (4)" in build.guide_table([master])
+    assert "| 12 |" in build.guide_table([master])
+    guide = tmp_path / "instructors.md"
+    guide.write_text((ROOT / "book" / "instructors.md").read_text(encoding="utf8"), encoding="utf8")
+    assert build.sync_guide(check=True, guide=guide)
