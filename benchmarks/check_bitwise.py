@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from supercollapse.results import load_run, save_run
+from supercollapse.results import load_run, run_files, save_run
 from supercollapse.train.config import TrainConfig
 from supercollapse.train.engine import train
 from supercollapse.train.experiments import SCALES
@@ -38,7 +38,7 @@ def main(mode: str, directory: str) -> int:
             save_run(train(c), d / f"{i:02d}.npz")
         return 0
     differ = 0
-    for f in sorted(d.glob("*.npz")):
+    for f in run_files(d):
         old = load_run(f)
         new = train(old.config)
         for k, v in old.curves.items():

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+import supercollapse.tasks as tasks
 import supercollapse.train.engine as engine
 import supercollapse.train.sweep as sweep
 from supercollapse.models import param_count
@@ -68,7 +69,7 @@ def test_bad_config_fails_before_any_compute_naming_the_field(changes, name, mon
     def no_compute(*args, **kwargs):
         raise AssertionError("compute started before the config was validated")
 
-    monkeypatch.setattr(engine, "build_task", no_compute)
+    monkeypatch.setattr(tasks, "build_task", no_compute)
     monkeypatch.setattr(engine, "build_model", no_compute)
     cfg = tiny(**changes)
     with pytest.raises(ConfigError, match=rf"TrainConfig\.{name}="):

@@ -30,7 +30,7 @@ def test_exponent_ladder_spans_300x_with_three_horizons():
     steps = {v: [c.horizon_steps(param_count(c)) for c in cs] for v, cs in by_variant.items()}
     assert steps["exponent_1.1x"][-1] > steps["exponent_1.0x"][-1] > steps["exponent_0.9x"][-1]
     assert steps["exponent_1.1x"][0] < steps["exponent_1.0x"][0] < steps["exponent_0.9x"][0]
-    with pytest.raises(ValueError, match="defined for scales"):
+    with pytest.raises(ValueError, match="not defined at scale .quick.; use --scale full"):
         E.exponent_ladder("quick", LAW)
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m supercollapse {sweep,fit-horizon,summary,verdicts,reproduce,prepare} ...``.
+"""Command line: ``python -m supercollapse {sweep,fit-horizon,summary,verdicts,reproduce,migrate-ids,prepare} ...``.
 
 Examples::
 
@@ -26,10 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .results import ResultsError, ladder_curves, load_runs
+from .results import ResultsError, ladder_curves, load_runs, run_files
 from .tasks.tokens import TokenDataError
 from .train.config import ConfigError
 from .train.experiments import EXPERIMENTS, SCALES, Law
+
+
+class InputError(ValueError):
+    """A command-line input that cannot be used; the message says which and how to fix it."""
 
 
 def _parse_set(items: list[str]) -> dict:
@@ -55,6 +59,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     overrides = _parse_set(args.set or [])
     if overrides:
         configs = [c.replace(**overrides) for c in configs]
+        if len({c.run_id() for c in configs}) < len(configs):
+            raise ConfigError(f"--set {' '.join(args.set)} makes runs of the sweep identical; "
+                              "override only fields that leave every run distinct")
     from .train.sweep import group_flops, run_sweep, shard_configs
 
     shard = _shard(args.shard) if args.shard else None
@@ -81,23 +88,42 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_fit_horizon(args: argparse.Namespace) -> int:
     from .analysis.frontier import compute_frontier, fit_horizon_law
 
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise InputError(f"--out {out}: no such folder {out.parent}; create it first")
     runs = load_runs(args.runs)
-    fr = compute_frontier([(float(r.n_params), c, L)
-                           for r, (c, L) in zip(runs, ladder_curves(runs), strict=True)])
-    fit = fit_horizon_law(fr)
-    law = {"kappa": fit.kappa, "exponent": 1.0 + fit.gamma, "gamma": fit.gamma,
-           "gamma_err": fit.gamma_err, "log_kappa_err": fit.log_kappa_err, "r2_log": fit.r2_log,
-           "sizes": fit.sizes.tolist(), "c_star": fit.c_star.tolist(),
-           "censored_sizes": fr.sizes[fr.censored].tolist(), "source": str(args.runs)}
-    text = json.dumps(law, indent=1)
-    Path(args.out).write_text(text + "\n")
+    fix = f"fit-horizon reads a horizon sweep (python -m supercollapse sweep horizon --out {args.runs})"
+    if not runs:
+        raise InputError(f"{args.runs}: no run files; {fix}")
+    if schedules := sorted({r.config.schedule for r in runs} - {"constant"}):
+        raise InputError(f"{args.runs}: runs with schedule {', '.join(schedules)}; the frontier "
+                         f"needs constant learning rates: {fix}")
+    if (n := len({r.n_params for r in runs})) < 2:
+        raise InputError(f"{args.runs}: {n} size; the frontier needs at least 2: {fix}")
+    try:
+        fr = compute_frontier([(float(r.n_params), c, L)
+                               for r, (c, L) in zip(runs, ladder_curves(runs), strict=True)])
+        fit = fit_horizon_law(fr)
+    except ValueError as e:
+        raise InputError(f"{args.runs}: cannot fit the horizon law ({e}); {fix}") from None
+    text = json.dumps(fit.to_json(fr.sizes[fr.censored], str(args.runs)), indent=1)
+    out.write_text(text + "\n")
     print(text)
     return 0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    runs = load_runs(args.runs)
-    print(f"{len(runs)} runs in {args.runs}")
+    folders = sorted({f.parent for f in run_files(args.runs, recursive=True)})
+    if not folders:
+        raise InputError(f"{args.runs}: no run files (.npz) in it or its sub-folders")
+    for k, folder in enumerate(folders):
+        _summarise(folder, blank=k > 0)
+    return 0
+
+
+def _summarise(folder: Path, blank: bool) -> None:
+    runs = load_runs(folder)
+    print(f"{chr(10) if blank else ''}{len(runs)} runs in {folder}")
     for r in runs:
         tags = ",".join(f"{k}={v}" for k, v in r.config.tags.items())
         final = r.curves["test_loss"][:, -1]
@@ -106,7 +132,6 @@ def cmd_summary(args: argparse.Namespace) -> int:
               f"final test loss {final.mean():.4f} ± {final.std():.4f} "
               f"{'DIVERGED ' + str(r.diverged.sum()) if r.diverged.any() else ''} "
               f"({r.meta.get('wall_seconds', 0):.0f} s on {r.meta.get('device_kind', '?')})")
-    return 0
 
 
 def cmd_verdicts(args: argparse.Namespace) -> int:
@@ -123,6 +148,11 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
             groups.setdefault(str(r.config.tags.get("variant", r.config.schedule)), []).append(r)
         ladders = {k: ladder_curves(sorted(v, key=lambda r: r.n_params))
                    for k, v in sorted(groups.items())}
+        for name, curves in ladders.items():
+            if len(curves) - drops[-1] < 2:
+                raise InputError(f"{directory}: variant {name} has {len(curves)} size(s), too "
+                                 f"few to drop {drops[-1]} and keep 2 (Delta compares sizes); "
+                                 "lower --drop or give a ladder of more sizes")
         table = verdict_table(ladders, drop_smallest=drops, x_min=args.x_min)
         for name, curves in ladders.items():
             cells = " | ".join(f"{table[name, len(curves) - k].frac_below:.2f} | "
@@ -148,7 +178,7 @@ def _stored_files(paths: list[str], sample: int | None, seed: int) -> list[Path]
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files += sorted(p.rglob("*.npz"))
+            files += run_files(p, recursive=True)
         elif p.is_file():
             files.append(p)
         else:
@@ -278,6 +308,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     """Write train.bin / val.bin / meta.json from a text file or a uint8 image array."""
     from .tasks.tokens import prepare_images, prepare_text
 
+    if not Path(args.input).is_file():
+        raise InputError(f"{args.input}: no such file; give the {args.kind} input to prepare "
+                         "(a text file, or a uint8 .npy array of images)")
     if args.kind == "text":
         meta = prepare_text(args.input, args.out, val_fraction=args.val_fraction,
                             dtype=args.dtype)
@@ -364,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         deterministic_gpu_ops()
     try:
         return args.fn(args)
-    except (ConfigError, ResultsError, TokenDataError) as e:
+    except (ConfigError, InputError, ResultsError, TokenDataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

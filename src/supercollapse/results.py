@@ -14,12 +14,12 @@ import json
 import os
 import tempfile
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .train.config import ConfigError, TrainConfig
 
@@ -77,6 +77,9 @@ def load_run(path: str | Path) -> RunResult:
     path = Path(path)
     if not path.is_file():
         raise ResultsError(f"{path}: no such results file")
+    if not zipfile.is_zipfile(path):
+        raise ResultsError(f"{path}: not a readable results file (not an .npz archive); move "
+                           "it out of the results folder or delete it")
     try:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
@@ -110,6 +113,18 @@ def load_run(path: str | Path) -> RunResult:
     return RunResult(cfg, n_params, total_steps, curves, diverged, header.get("meta", {}))
 
 
+def run_files(directory: str | Path, recursive: bool = False) -> list[Path]:
+    """The run files of ``directory`` (``*.npz``, sorted; with ``recursive``, of its
+    sub-folders too), leaving out hidden names: the ``.tmp-*`` of a write cut short and
+    ``.checkpoints``."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ResultsError(f"{directory}: no such results directory")
+    found = directory.rglob("*.npz") if recursive else directory.glob("*.npz")
+    return sorted(p for p in found
+                  if not any(part.startswith(".") for part in p.relative_to(directory).parts))
+
+
 def migrate_ids(directory: str | Path) -> dict[str, str]:
     """Rename every run file under ``directory`` (recursively) to its config's current
     :meth:`~supercollapse.train.config.TrainConfig.run_id`; return ``{old: new}`` of the
@@ -119,13 +134,8 @@ def migrate_ids(directory: str | Path) -> dict[str, str]:
     so running it again changes nothing. A file whose new name is taken by a different run
     raises :class:`ResultsError` naming both.
     """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise ResultsError(f"{directory}: no such results directory")
     renamed = {}
-    for path in sorted(directory.rglob("*.npz")):
-        if path.name.startswith(".tmp-"):
-            continue
+    for path in run_files(directory, recursive=True):
         cfg = load_run(path).config
         new = path.with_name(f"{cfg.run_id()}.npz")
         if new == path:
@@ -142,19 +152,18 @@ def migrate_ids(directory: str | Path) -> dict[str, str]:
 
 def load_runs(directory: str | Path) -> list[RunResult]:
     """All runs in a directory, sorted by (width, schedule, run id)."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise ResultsError(f"{directory}: no such results directory")
-    runs = [load_run(p) for p in sorted(directory.glob("*.npz"))]
+    runs = [load_run(p) for p in run_files(directory)]
     return sorted(runs, key=lambda r: (r.config.width, r.config.schedule, r.config.run_id()))
 
 
-def to_frame(runs: list[RunResult]) -> pd.DataFrame:
+def to_frame(runs: list[RunResult]) -> Any:
     """One long DataFrame: a row per (run, seed, evaluation point).
 
-    Columns: the config fields that vary between ``runs`` (plus ``width`` and
+    Needs pandas (the ``book`` extra). Columns: the config fields that vary between ``runs`` (plus ``width`` and
     ``schedule``), ``run_id``, ``n_params``, ``seed``, ``diverged`` and every curve.
     """
+    import pandas as pd  # the book's extra, not a dependency of the package
+
     if not runs:
         return pd.DataFrame()
     dicts = [r.config.to_dict() for r in runs]

@@ -402,6 +402,15 @@ class HorizonLaw:
         p = np.asarray(p, dtype=float)
         return self.compute(p) / (6.0 * p)
 
+    def to_json(self, censored_sizes: ArrayLike = (), source: str = "") -> dict:
+        """The record ``fit-horizon`` writes (read back by
+        :meth:`supercollapse.train.experiments.Law.from_json`)."""
+        return {"kappa": self.kappa, "exponent": 1.0 + self.gamma, "gamma": self.gamma,
+                "gamma_err": self.gamma_err, "log_kappa_err": self.log_kappa_err,
+                "r2_log": self.r2_log, "sizes": self.sizes.tolist(),
+                "c_star": self.c_star.tolist(),
+                "censored_sizes": np.asarray(censored_sizes, float).tolist(), "source": source}
+
     def scale_exponent(self, unit: float = 1e15) -> tuple[float, float]:
         """Express as the authors' config form ``c* = unit * (p / scale)**exponent``.
 

@@ -10,6 +10,7 @@ module and add one line to ``MODELS``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,12 @@ def param_count(cfg: TrainConfig, width: int | None = None) -> int:
     >>> param_count(TrainConfig(width=64, depth=2, samples=1))
     16960
     """
-    model = nnx.eval_shape(lambda: build_model(cfg, jax.random.key(0), width))
+    return _param_count(cfg.shape_key(), cfg.width if width is None else width)
+
+
+@functools.lru_cache(maxsize=256)
+def _param_count(key: TrainConfig, width: int) -> int:
+    model = nnx.eval_shape(lambda: build_model(key, jax.random.key(0), width))
     return model_param_count(model)
 
 

@@ -43,20 +43,6 @@ class OptimizerSpec:
     preconditioner: Callable[[Any, Any, Any], Any]
 
 
-def scale_by_tree(multipliers) -> optax.GradientTransformation:
-    """Multiply each update leaf by a scalar from a pytree of multipliers (arrays or floats)."""
-
-    def init_fn(params):
-        del params
-        return optax.EmptyState()
-
-    def update_fn(updates, state, params=None):
-        del params
-        return jax.tree.map(lambda u, m: u * m, updates, multipliers), state
-
-    return optax.GradientTransformation(init_fn, update_fn)
-
-
 def scale_by_rate(peak_lrs, schedule: dict) -> optax.GradientTransformation:
     r"""Multiply each update leaf by :math:`-g(t)\,\eta_\text{leaf}`, one scalar per leaf.
 

@@ -24,11 +24,11 @@ from flax import nnx
 from ..models import build_model
 from ..train.config import TrainConfig
 from . import OPTIMIZERS
-from .base import Hyper, chain, scale_by_tree
+from .base import Hyper, chain
 from .schedules import schedule_params
 
 __all__ = ["adam_preconditioner", "fan_ins", "hyperparameters", "lr_multipliers",
-           "make_optimizer", "scale_by_tree"]
+           "make_optimizer"]
 
 
 def path_names(path) -> tuple[str, ...]:

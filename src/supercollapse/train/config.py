@@ -23,8 +23,6 @@ MUP_MODES = ("on", "off", "frozen")
 COMPUTE_DTYPES = ("float32", "bfloat16")
 # How the seeds of a run draw their training data (see TrainConfig.seed_protocol).
 SEED_PROTOCOLS = ("independent", "shared_data")
-NEXT_TOKEN_FIELDS = ("vocab_size", "seq_len", "head_dim", "mlp_ratio", "qk_norm", "z_loss",
-                     "compute_dtype", "n_rules", "rule_branching", "zipf_exponent", "data_dir")
 HORIZON_FIELDS = ("samples", "tokens_per_param", "horizon_kappa")
 # Fields that change no array shape and no constant of the compiled program: the engine passes
 # them as traced inputs (or uses them on the host), so configs that differ only here share one
@@ -72,7 +70,7 @@ class TrainConfig:
     model: str = "mlp"
     width: int = 128
     depth: int = 5
-    depth_multiplier: float | None = None  # None: 6 / depth, the paper's choice
+    depth_multiplier: float | None = None  # None: the model's own (MLP 6 / depth, transformer 3 / depth)
     embed_multiplier: float = 1.0
     readout_multiplier: float = 1.0
     # --- next-token prediction: transformer, synthetic language, token files -------------
@@ -126,8 +124,10 @@ class TrainConfig:
         """Check every field; raise :class:`ConfigError` naming the first bad one.
 
         Nothing is computed: the horizon check (at least one optimiser step) reads the
-        parameter count from the model's shapes only.
+        parameter count from the model's shapes only. A config that passed is not checked again.
         """
+        if self.__dict__.get("_valid"):
+            return self
 
         def need(cond: bool, name: str, why: str) -> None:
             if not cond:
@@ -175,7 +175,7 @@ class TrainConfig:
         need(0.0 <= self.warmup_frac < 1.0, "warmup_frac", "must lie in [0, 1)")
         need(self.depth_multiplier is None
              or (real(self.depth_multiplier) and self.depth_multiplier > 0), "depth_multiplier",
-             "must be positive (or None for 6 / depth)")
+             "must be positive (or None for the model's default)")
         # next-token fields (used by the transformer and the language and tokens tasks)
         for name in ("vocab_size", "seq_len", "head_dim", "mlp_ratio", "n_rules",
                      "rule_branching"):
@@ -216,6 +216,7 @@ class TrainConfig:
              f"unknown seed protocol; choose one of {SEED_PROTOCOLS}")
 
         self.horizon_steps(param_count(self))  # raises if shorter than one step
+        object.__setattr__(self, "_valid", True)  # frozen: it stays valid
         return self
 
     # ---------------------------------------------------------------------------------
@@ -263,6 +264,9 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"TrainConfig has no field(s) {sorted(unknown)}")
         if "seeds" in changes:
+            if not isinstance(changes["seeds"], list | tuple | range):
+                raise ConfigError(f"TrainConfig.seeds={changes['seeds']!r}: must be a list of "
+                                  "seeds, e.g. seeds=[0,1,2]")
             changes["seeds"] = tuple(int(s) for s in changes["seeds"])
         return dataclasses.replace(self, **changes)
 

@@ -52,7 +52,7 @@ from ..optim.optimizers import hyperparameters
 from ..optim.schedules import schedule_multiplier
 from ..provenance import provenance
 from ..results import RunResult
-from ..tasks import build_task
+from ..tasks import cached_task, tokens_per_sample
 from .config import SEED_PROTOCOLS, ConfigError, TrainConfig
 from .horizon import compute_flops, eval_steps
 from .noise_traces import gradient_noise_traces
@@ -129,17 +129,11 @@ def layout(n_runs: int, devices: Sequence, batch_size: int,
                              ("runs", "data"))
 
 
-@functools.lru_cache(maxsize=32)
-def _task(key: TrainConfig):
-    """The task of a shape key (built once: its target and test set are fixed)."""
-    return build_task(key)
-
-
 class _Programs:
     """The two compiled functions for one shape key on one mesh (see :func:`_programs`)."""
 
     def __init__(self, key: TrainConfig, mesh: jax.sharding.Mesh):
-        task = _task(key)
+        task = cached_task(key)
         self.graphdef = nnx.split(nnx.eval_shape(lambda: build_model(key, jax.random.key(0))),
                                   nnx.Param)[0]
         graphdef, spec = self.graphdef, OPTIMIZERS[key.optimizer]
@@ -242,7 +236,7 @@ class Trainer:
         self.runs = [(i, s) for i, c in enumerate(cfgs) for s in c.seeds]
         self.devices = list(jax.devices() if devices is None else devices)
         self.mesh = layout(len(self.runs), self.devices, key.batch_size, data_parallel)
-        self.task = _task(key)
+        self.task = cached_task(key)
         programs = _programs(key, self.mesh)
         self._segment, self._evaluate = programs.segment, programs.evaluate
         self.graphdef = programs.graphdef
@@ -366,11 +360,6 @@ class _Checkpoints:
 
 def _group_key(cfg: TrainConfig, total_steps: int) -> tuple:
     return (cfg.shape_key(), total_steps, cfg.n_evals)
-
-
-def tokens_per_sample(cfg: TrainConfig) -> int:
-    """Tokens in one training example of ``cfg``'s task (1 for regression)."""
-    return _task(cfg.shape_key()).tokens_per_sample
 
 
 def total_steps(cfg: TrainConfig) -> int:

@@ -23,9 +23,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..models import param_count
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .horizon import kappa_from_paper
 
 # Base settings of each scale: the paper's task, model and optimiser, scaled down.
@@ -123,6 +124,25 @@ LIVE_LM_OVERRIDES = {"lm-quick": dict(n_evals=20), "lm-accelerator": {}}  # CPU:
 LIVE_LM_LAWS = {"lm-quick": "lm-quick/law.json", "lm-accelerator": "lm-full/law.json"}
 
 
+# The horizon-law file of ``fit-horizon`` (:meth:`~supercollapse.analysis.frontier.HorizonLaw.to_json`):
+# field -> kind; ``kappa`` and ``exponent`` are required, the fit's details are optional.
+LAW_SCHEMA = {"kappa": "a number", "exponent": "a number", "gamma": "a number",
+              "gamma_err": "a number", "log_kappa_err": "a number", "r2_log": "a number",
+              "sizes": "a list of numbers", "c_star": "a list of numbers",
+              "censored_sizes": "a list of numbers", "source": "a string"}
+
+
+def _is(v: Any, kind: str) -> bool:
+    def number(x: Any) -> bool:  # NaN allowed: the errors of a two-size fit
+        return isinstance(x, int | float) and not isinstance(x, bool)
+
+    if kind == "a number":
+        return number(v)
+    if kind == "a list of numbers":
+        return isinstance(v, list) and all(number(x) for x in v)
+    return isinstance(v, str)
+
+
 @dataclass(frozen=True)
 class Law:
     """A compute-optimal horizon law ``c*(P) = kappa * P**exponent`` (exponent = 1 + gamma)."""
@@ -131,9 +151,34 @@ class Law:
     exponent: float
 
     @classmethod
-    def load(cls, path: str | Path) -> Law:
-        d = json.loads(Path(path).read_text())
+    def from_json(cls, d: Any, where: str = "law") -> Law:
+        """The law of a ``fit-horizon`` record (``LAW_SCHEMA``); ConfigError naming ``where``."""
+        fix = "write one with: python -m supercollapse fit-horizon RUNS --out FILE"
+        if not isinstance(d, dict):
+            raise ConfigError(f"{where}: not a JSON object; {fix}")
+        for k, kind in LAW_SCHEMA.items():
+            if k in d and not _is(d[k], kind):
+                raise ConfigError(f"{where}: {k!r} must be {kind}, got {d[k]!r}; {fix}")
+        for k in ("kappa", "exponent"):
+            if k not in d or not 0 < d[k] < math.inf:
+                raise ConfigError(f"{where}: needs a positive {k!r}; {fix}")
+        if "gamma" in d and not math.isclose(d["exponent"], 1.0 + d["gamma"]):
+            raise ConfigError(f"{where}: exponent {d['exponent']} is not 1 + gamma "
+                              f"({d['gamma']}); {fix}")
         return cls(float(d["kappa"]), float(d["exponent"]))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Law:
+        """The law stored at ``path`` by ``fit-horizon`` (:meth:`from_json`)."""
+        path = Path(path)
+        fix = "write one with: python -m supercollapse fit-horizon RUNS --out FILE"
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such law file; {fix}")
+        try:
+            d = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: not JSON ({e}); {fix}") from None
+        return cls.from_json(d, str(path))
 
     def fields(self, mult: float = 1.0) -> dict:
         return dict(horizon_kappa=self.kappa, horizon_exponent=self.exponent, horizon_mult=mult)
@@ -179,7 +224,7 @@ def default_scale(family: str = "mlp") -> str:
 
 def _base(scale: str, **kw) -> TrainConfig:
     if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(SCALES)}")
+        raise ConfigError(f"unknown scale {scale!r}; choose one of {sorted(SCALES)}")
     return TrainConfig(samples=1, seeds=SEEDS[scale], **SCALES[scale]).replace(**kw)
 
 
@@ -290,7 +335,8 @@ def exponent_ladder(scale: str, law: Law) -> list[TrainConfig]:
     """Linear decay on a ladder of >= 300x in P, to horizons at the fitted exponent and at
     0.9x and 1.1x of it, each pinned to the fitted law at the ladder's geometric middle size."""
     if scale not in LADDER_WIDTHS:
-        raise ValueError(f"the exponent ladder is defined for scales {sorted(LADDER_WIDTHS)}")
+        raise ConfigError(f"sweep 'ladder' is not defined at scale {scale!r}; use "
+                          + " or ".join(f"--scale {k}" for k in sorted(LADDER_WIDTHS)))
     widths = LADDER_WIDTHS[scale]
     anchor = math.sqrt(_n_params(scale, widths[0]) * _n_params(scale, widths[-1]))
     variants = {"exponent_1.0x": law, "exponent_0.9x": law.with_exponent_scaled(0.9, anchor),

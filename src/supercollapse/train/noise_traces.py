@@ -1,7 +1,7 @@
 r"""The trace of the minibatch gradient covariance, in one streaming pass.
 
-For a minibatch gradient :math:`g` and Adam's diagonal preconditioner
-:math:`P^{-1/2}` (:func:`supercollapse.optim.optimizers.adam_preconditioner`), the preconditioned
+For a minibatch gradient :math:`g` and the optimiser's diagonal preconditioner
+:math:`P^{-1/2}` (its :class:`~supercollapse.optim.base.OptimizerSpec`'s ``preconditioner``), the preconditioned
 gradient is :math:`u = P^{-1/2} g`. Over :math:`K` independent minibatches we estimate
 
 .. math:: \mathrm{Tr}\,\Sigma_u = B \cdot \frac{1}{K-1}\sum_{k=1}^{K}\lVert u_k - \bar u\rVert^2,

@@ -1,0 +1,118 @@
+"""Every bad input of the command line gives one line naming what is wrong and how to fix it
+(no traceback) and exit status 2; a ``.tmp-*`` file left by a killed write is ignored."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from supercollapse.__main__ import main
+from supercollapse.paths import results_dir
+from supercollapse.results import RunResult, load_runs, run_files, run_path, save_run
+from supercollapse.train.config import TrainConfig
+
+TINY = dict(width=16, depth=1, n_modes=100, n_test=256, eval_batch_size=256, batch_size=32,
+            samples=32 * 100, n_evals=6)
+LAW = results_dir() / "full" / "law.json"
+
+
+def fake(cfg: TrainConfig, n_params: int = 1000) -> RunResult:
+    step = np.linspace(0, 100, 4).astype(int)
+    n = len(cfg.seeds)
+    loss = np.outer(np.ones(n), 1.0 + 100.0 / (1.0 + step))
+    curves = {"step": step, "samples": step * 32.0, "compute": step * 6.0 * n_params,
+              "lr": np.full(4, cfg.lr), "tau": step * cfg.lr, "train_loss": loss,
+              "test_loss": loss}
+    return RunResult(cfg, n_params, 100, curves, np.zeros(n, bool), {})
+
+
+def one_line_error(capsys, argv, *words) -> str:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1, err
+    for w in words:
+        assert w in err, (w, err)
+    return err
+
+
+def test_leftover_tmp_file_is_ignored_by_every_loader(tmp_path, capsys):
+    cfg = TrainConfig(**TINY)
+    path = save_run(fake(cfg), run_path(tmp_path, cfg))
+    (tmp_path / ".tmp-abc123.npz").write_bytes(b"PK\x03\x04 cut short")
+    assert run_files(tmp_path) == [path]
+    assert [r.config for r in load_runs(tmp_path)] == [cfg]
+    assert main(["summary", str(tmp_path)]) == 0
+    assert "1 runs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", [None, "", "{not json", '{"kappa": 1.0}', "[1, 2]"],
+                         ids=["missing", "empty", "not-json", "no-exponent", "not-an-object"])
+def test_bad_law_file(tmp_path, capsys, content):
+    law = tmp_path / "law.json"
+    if content is not None:
+        law.write_text(content)
+    one_line_error(capsys, ["sweep", "collapse", "--scale", "quick", "--out", str(tmp_path),
+                            "--law", str(law), "--dry-run"], str(law), "fit-horizon")
+
+
+def test_set_seeds_needs_a_list(tmp_path, capsys):
+    one_line_error(capsys, ["sweep", "horizon", "--out", str(tmp_path), "--dry-run",
+                            "--set", "seeds=3"], "seeds=3", "seeds=[0,1,2]")
+
+
+def test_sweep_not_defined_at_a_scale(tmp_path, capsys):
+    one_line_error(capsys, ["sweep", "ladder", "--scale", "quick", "--out", str(tmp_path),
+                            "--law", str(LAW), "--dry-run"], "ladder", "--scale full")
+
+
+def test_set_that_makes_runs_identical_fails_before_planning(tmp_path, capsys):
+    one_line_error(capsys, ["sweep", "horizon", "--out", str(tmp_path), "--dry-run",
+                            "--set", "width=7"], "width=7", "identical")
+
+
+def test_fit_horizon_on_unfit_folders(tmp_path, capsys):
+    law = str(tmp_path / "law.json")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    one_line_error(capsys, ["fit-horizon", str(empty), "--out", law], "no run files",
+                   "sweep horizon")
+    one = tmp_path / "one"
+    save_run(fake(TrainConfig(**TINY)), run_path(one, TrainConfig(**TINY)))
+    one_line_error(capsys, ["fit-horizon", str(one), "--out", law], "1 size", "sweep horizon")
+    sched = tmp_path / "collapse"
+    for w, p in ((8, 1000), (16, 3000)):
+        cfg = TrainConfig(**TINY, schedule="linear").replace(width=w)
+        save_run(fake(cfg, p), run_path(sched, cfg))
+    one_line_error(capsys, ["fit-horizon", str(sched), "--out", law], "constant",
+                   "sweep horizon")
+    one_line_error(capsys, ["fit-horizon", str(one), "--out", str(tmp_path / "no" / "l.json")],
+                   "no such folder")
+
+
+def test_prepare_with_a_missing_input(tmp_path, capsys):
+    one_line_error(capsys, ["prepare", "text", str(tmp_path / "absent.txt"), "--out",
+                            str(tmp_path / "data")], "absent.txt", "no such file")
+
+
+def test_verdicts_on_a_one_size_ladder(tmp_path, capsys):
+    cfg = TrainConfig(**TINY, schedule="linear")
+    save_run(fake(cfg), run_path(tmp_path, cfg))
+    one_line_error(capsys, ["verdicts", str(tmp_path)], "1 size", "--drop")
+
+
+def test_text_file_named_npz(tmp_path, capsys):
+    (tmp_path / "notes.npz").write_text("some text, not a run\n")
+    err = one_line_error(capsys, ["summary", str(tmp_path)], "notes.npz", "not an .npz archive")
+    assert "pickled" not in err
+
+
+def test_summary_recurses_into_sub_folders(tmp_path, capsys):
+    src = results_dir() / "full" / "ladder"
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        for f in run_files(src)[:2]:
+            shutil.copy(f, tmp_path / sub / f.name)
+    assert main(["summary", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("2 runs in") == 2  # one block per folder
