@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -522,3 +523,137 @@ def test_counts_and_guide_table_follow_the_masters(tmp_path, monkeypatch):
     guide = tmp_path / "instructors.md"
     guide.write_text((ROOT / "book" / "instructors.md").read_text(encoding="utf8"), encoding="utf8")
     assert build.sync_guide(check=True, guide=guide)
+
+
+# --- book/instructors.md: every command, as written ---------------------------------------------
+
+GUIDE = ROOT / "book" / "instructors.md"
+# Commands the guide names in passing and does not run here: `make venv` and `make test` are
+# what CI itself runs.
+NOT_RUN_HERE = {"make venv", "make test"}
+
+
+def guide_blocks() -> list[str]:
+    """The ```bash blocks of the instructors' guide, dedented, in order."""
+    import textwrap
+
+    text = GUIDE.read_text(encoding="utf8")
+    return [textwrap.dedent(m.group(2)) for m in
+            re.finditer(r"^( *)```bash\n(.*?)^\1```", text, flags=re.M | re.S)]
+
+
+def _scratch_clone(root: Path) -> None:
+    """A clone of the book in ``root`` for the guide's commands: the files they read or write,
+    committed (the build pins a commit), ``tests/`` linked, and a ``.venv`` whose entries link
+    to this interpreter's environment, with a fresh install stamp so that make keeps it."""
+    import shutil
+    import subprocess
+    import sys
+
+    for name in ["assignments", "book"]:
+        shutil.copytree(ROOT / name, root / name, copy_function=shutil.copy2,
+                        ignore=shutil.ignore_patterns("__pycache__", "_build"))
+    for name in ["_config.yml", "pyproject.toml", "constraints.txt", "Makefile", ".gitignore"]:
+        shutil.copy2(ROOT / name, root / name)
+    (root / "tests").symlink_to(ROOT / "tests")
+    venv = Path(sys.prefix)
+    (root / ".venv").mkdir()
+    for entry in venv.iterdir():
+        if entry.name != ".installed":
+            (root / ".venv" / entry.name).symlink_to(entry)
+    (root / ".venv" / ".installed").touch()
+    git = ["git", "-c", "user.name=guide", "-c", "user.email=guide@example.org", "-C", str(root)]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "scratch"]):
+        subprocess.run([*git, *args], check=True)
+
+
+def _bash(block: str, cwd: Path) -> str:
+    import subprocess
+
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, f"`{block}` failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout + proc.stderr
+
+
+def test_guide_commands_are_all_in_blocks():
+    """Every command the guide writes inline is one of its ```bash blocks (run below)."""
+    text = GUIDE.read_text(encoding="utf8")
+    blocks = "\n".join(guide_blocks())
+    inline = {m for m in re.findall(r"`((?:make|\.venv/bin/)[^`]*)`", text)}
+    loose = [c for c in inline if c not in NOT_RUN_HERE and c not in blocks
+             and not re.fullmatch(r"\.venv/bin/python assignments/build\.py --ref <tag>", c)]
+    assert not loose, f"commands of the guide that no block runs: {loose}"
+    assert len(guide_blocks()) == 5
+
+
+def test_guide_commands_work_as_written(built, tmp_path, monkeypatch):
+    """The guide's commands, run in order in a scratch clone, as an instructor would: build,
+    grade one submission (alice, correct), grade a folder (alice, and bob with a wrong answer to
+    every question) into a CSV, grade in Docker (containers replaced by otter run's grader), then
+    sync, build and test as after writing a question. The output the guide quotes is checked."""
+    import shlex
+
+    import otter.cli
+    import otter.grade
+
+    build_block, one, folder, docker, new_question = guide_blocks()
+    root = tmp_path / "book"
+    root.mkdir()
+    _scratch_clone(root)
+    assert build_block.split("#")[0].strip() == "make assignments"
+    out = _bash(build_block, root)
+    assert "pinned to" in out
+    name = "part2_collapse"
+    built_here = root / "_build" / "assignments" / name
+    (root / "submissions").mkdir()
+    (root / "submissions" / "alice.ipynb").write_bytes(
+        (built_here / "autograder" / f"{name}.ipynb").read_bytes())
+    nb = nbformat.read(built_here / "student" / f"{name}.ipynb", as_version=4)
+    master = parse_master(ROOT / "assignments" / f"{name}.ipynb")
+    answer_cells = [c for c in nb.cells if "otter_answer_cell" in c.metadata.get("tags", [])]
+    for cell, solution, q in zip(answer_cells, master["solutions"], _questions(name), strict=True):
+        cell.source = solution + "\n" + WRONG[(name, q)][0] + "\n"
+    nbformat.write(nb, root / "submissions" / "bob.ipynb")
+
+    out = _bash(one, root)
+    quoted = re.search(r"```bash\n.*?otter run -a.*?```\n.*?```text\n(.*?)```",
+                       GUIDE.read_text(encoding="utf8"), flags=re.S).group(1)
+    for line in quoted.splitlines():
+        assert " ".join(line.split()) in " ".join(out.split()), f"the guide quotes {line!r}:\n{out}"
+    result = json.loads((root / "grades" / "alice" / "results.json").read_text())
+    assert all(t["score"] == t["max_score"] for t in result["tests"] if t.get("max_score"))
+
+    out = _bash(folder, root)
+    rows = dict(line.split(",", 1) for line in out.split() if line.count(",") == 2)
+    assert rows["alice"] == "10.0,10.0", out
+    assert float(rows["bob"].split(",")[0]) < 10 - 4, out
+
+    mkdir, grade_cmd = docker.split("\n", 1)
+    _bash(mkdir, root)
+    args = shlex.split(grade_cmd.replace("\\\n", " "))
+    assert args[:2] == [".venv/bin/otter", "grade"] and "-n" in args
+
+    def containers(autograder, submission_paths, **kwargs):
+        scores = []
+        for path in submission_paths:
+            res = otter_api.grade_submission(path, autograder, quiet=True)
+            res.file = Path(path).name
+            scores.append(res)
+        return scores
+
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(otter.grade, "launch_containers", containers)
+    otter.cli.cli.main(args[1:], standalone_mode=False)
+    grades = (root / "grades-docker" / "final_grades.csv").read_text().splitlines()
+    assert len(grades) == 1 + 1 + 2, grades  # header, points possible, two submissions
+
+    sync, make, pytest_line = new_question.strip().splitlines()
+    _bash(sync, root)
+    status = _bash("git status --porcelain -- assignments book", root)
+    assert not status.strip(), f"the guide's --sync changed the masters: {status}"
+    _bash(make, root)
+    assert pytest_line == ".venv/bin/pytest tests/test_assignments.py"
+    # Running it here would run this test again: collect it only.
+    out = _bash(pytest_line + " --collect-only -q -p no:cacheprovider", root)
+    assert re.search(r"test_assignments\.py(::test_guide_commands_work_as_written|: \d+)", out), out
