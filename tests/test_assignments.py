@@ -15,9 +15,9 @@ in debug mode (a cell that raises fails the grading):
 * answers left as ``...`` fail every test with "replace ... with your answer"; NumPy scalars
   (``np.float64``, ``np.int64``) pass.
 
-The whole file takes two to four minutes on two cores, depending on their load (three otter
-gradings and one
-in-process run per assignment; only Part I trains a network, for a few seconds).
+The whole file takes four to six minutes on two cores, depending on their load (three otter
+gradings and one in-process run per assignment, and the guide's commands, which grade Part II
+five times; only Part I trains a network, for a few seconds).
 """
 
 from __future__ import annotations
@@ -150,13 +150,17 @@ def test_blank_student_notebook(name, built):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_student_notebook_keeps_every_cell(name, built):
-    """Every master cell outside solutions and tests is in the student notebook, in order,
-    and every question has an answer cell and a check cell."""
+    """Every master cell outside solutions and tests is in the student notebook, in order (the
+    set-up cell pinned to the build), and every question has an answer cell and a check cell."""
     master = parse_master(ROOT / "assignments" / f"{name}.ipynb")
     student = nbformat.read(built[name] / "student" / f"{name}.ipynb", as_version=4)
     cells = [(c.cell_type, _src(c)) for c in student.cells]
+    setup = build.sync_setup_cell.canonical_source(ROOT)
+    pinned = ("code", build.pinned_setup_source(build.build_ref()))  # the set-up cell, pinned
+    kept = [pinned if k == ("code", setup) else k for k in master["kept"]]
+    assert pinned in kept
     it = iter(cells)
-    missing = [k for k in master["kept"] if k not in it]
+    missing = [k for k in kept if k not in it]
     assert not missing, f"lost cells: {missing[:2]}"
     answers = [c for c in student.cells if "otter_answer_cell" in c.metadata.get("tags", [])]
     assert len(answers) == len(master["questions"])
