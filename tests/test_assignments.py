@@ -661,3 +661,28 @@ def test_guide_commands_work_as_written(built, tmp_path, monkeypatch):
     # Running it here would run this test again: collect it only.
     out = _bash(pytest_line + " --collect-only -q -p no:cacheprovider", root)
     assert re.search(r"test_assignments\.py(::test_guide_commands_work_as_written|: \d+)", out), out
+
+
+def test_build_ref_prefers_a_tag_and_ref_option(tmp_path):
+    """The pin is the tag at HEAD when there is one, else HEAD's commit; ``--ref`` overrides it
+    in the set-up cell and the bundle."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(repo)]
+    repo.mkdir()
+    (repo / "f").write_text("x")
+    for args in (["init", "-q"], ["add", "f"], ["commit", "-q", "-m", "x"]):
+        subprocess.run([*git, *args], check=True)
+    sha = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    assert build.build_ref(repo) == sha.strip()
+    subprocess.run([*git, "tag", "v9.9.9"], check=True)
+    assert build.build_ref(repo) == "v9.9.9"
+    with pytest.raises(SystemExit, match="not a git clone"):
+        build.build_ref(tmp_path)
+    out = tmp_path / "out"
+    assert build.main(["part2_collapse", "--ref", "v9.9.9", "--out", str(out)]) == 0
+    cell = nbformat.read(out / "part2_collapse" / "student" / "part2_collapse.ipynb", 4).cells[0]
+    assert '"v9.9.9"], check=True)' in _src(cell)
+    with zipfile.ZipFile(out / "part2_collapse" / "autograder" / "autograder.zip") as z:
+        assert "@v9.9.9#egg=supercollapse" in z.read("environment.yml").decode()
