@@ -347,7 +347,40 @@ def exponent_ladder(scale: str, law: Law) -> list[TrainConfig]:
             for name, lw in variants.items() for w in widths]
 
 
+# The transformer's learning-rate transfer sweep (issue 29; chapter 8, results/lm-full/lr): peak
+# rates on a factor-2 grid at µP base width 128, constant and linear decay, 3 seeds, every run to
+# LR_HORIZON times the stored law's horizon (constant and linear of one width in one program);
+# recipe knobs at the central rate; and, for the refitted horizon law, constant-rate runs of the
+# widths outside the lr ladder (16: 3x, long enough to be overtaken; 128: 1x, the censored top).
+LR_GRID = (2.5e-3, 5e-3, 1e-2, 2e-2, 4e-2)
+LR_WIDTHS = (96, 64, 48, 24)  # the costliest first: a time-limited sweep runs them first
+LR_HORIZON, LR_BASE_WIDTH = 2.0, 128
+LR_KNOBS = {"base16": dict(base_width=16, lr=8e-2), "warmup": dict(warmup_frac=0.02),
+            "embed0.5": dict(embed_multiplier=0.5)}
+LR_KNOB_WIDTHS = {"base16": (96, 24), "warmup": (96, 24), "embed0.5": (48, 24)}
+LR_EXTRA = ((16, 3.0, LR_GRID), (32, LR_HORIZON, LR_GRID), (128, 1.0, LR_GRID[1:4]))
+
+
+def lr_transfer(scale: str, law: Law) -> list[TrainConfig]:
+    """Learning-rate transfer under µP: the peak-rate grid per width, then knobs, then the
+    constant-rate runs that complete the horizon-fit ladder at each rate."""
+    seeds, scheds = SEEDS[scale][:3], ("constant", "linear")
+
+    def run(w: int, mult: float, sched: str, variant: str, **kw) -> TrainConfig:
+        kw = dict(dict(lr=1e-2, base_width=LR_BASE_WIDTH), **kw)
+        return _base(scale, width=w, samples=None, schedule=sched, seeds=seeds, **kw,
+                     tags={"experiment": "lr", "variant": variant, "horizon": mult},
+                     **law.fields(mult))
+
+    grid = [run(w, LR_HORIZON, s, f"lr={x:g}", lr=x) for w in LR_WIDTHS for x in LR_GRID
+            for s in scheds]
+    knobs = [run(w, LR_HORIZON, s, k, **kw) for k, kw in LR_KNOBS.items()
+             for w in LR_KNOB_WIDTHS[k] for s in scheds]
+    extra = [run(w, m, "constant", f"lr={x:g}", lr=x) for w, m, xs in LR_EXTRA for x in xs]
+    return grid + knobs[:-4] + extra + knobs[-4:]  # the embedding knob (own program) last
+
+
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise_runs,
-    "ladder": exponent_ladder,
+    "ladder": exponent_ladder, "lr": lr_transfer,
 }
