@@ -360,6 +360,14 @@ LR_KNOBS = {"base16": dict(base_width=16, lr=8e-2), "warmup": dict(warmup_frac=0
 LR_KNOB_WIDTHS = {"base16": (96, 24), "warmup": (96, 24), "embed0.5": (48, 24)}
 LR_EXTRA = ((16, 3.0, LR_GRID), (32, LR_HORIZON, LR_GRID), (128, 1.0, LR_GRID[1:4]))
 
+# "lm-tuned": lm-full's language and model under the recipe the gates of results/lm-full/lr chose
+# (chapter 8), with the law refitted from that sweep's constant-rate runs at the chosen rate
+# (results/lm-tuned/law.json) and a 6-width collapse ladder inside its fitted range.
+SCALES["lm-tuned"] = dict(SCALES["lm-full"], lr=1e-2, base_width=LR_BASE_WIDTH)
+WIDTHS["lm-tuned"] = (24, 32, 40, 48, 64, 96)
+HORIZON_WIDTHS["lm-tuned"], HORIZON_STEPS["lm-tuned"] = (16, 24, 32, 48, 64, 96, 128), (1, 10**6)
+SEEDS["lm-tuned"], BREAKDOWN_VARIANTS["lm-tuned"] = SEEDS["lm-full"], ("mup_frozen", "lr_4x")
+PRIOR_KAPPA_EXPONENT["lm-tuned"] = PRIOR_KAPPA_EXPONENT["lm-full"]
 
 def lr_transfer(scale: str, law: Law) -> list[TrainConfig]:
     """Learning-rate transfer under µP: the peak-rate grid per width, then knobs, then the

@@ -1,0 +1,225 @@
+"""Is a training recipe fit for a collapse test? Three gates, measured on the runs themselves.
+
+A ladder can only supercollapse if the recipe treats every size alike. Chapter 8 (issue 29)
+states three gates and measures them on a learning-rate sweep with constant and linear-decay
+runs of each width to one horizon ``T``:
+
+1. **Transfer.** The best peak learning rate (lowest final loss of the linear-decay runs)
+   is the same at every width, within one step of the rate grid (µP's promise).
+2. **Flat decay gain.** The decay gain
+
+   .. math:: N/R = \\frac{L_\\text{const}(T/2) - L_\\text{lin}(T)}{L_\\text{const}(T) - L_0}
+
+   (``N``: the noise part of the loss that the decay removes; ``R``: the reducible loss of the
+   constant-rate run at ``T``) varies across the ladder by at most ``max_gain_ratio`` (1.3):
+   the normalised curves ``l(x) = R(x)/R(1)`` of sizes whose decay removes different
+   fractions of their loss cannot coincide.
+3. **Past the transient.** Every horizon is at least ``min_transient_ratio`` (20) times the
+   step where the size's constant-rate curve is steepest as a power law, i.e. where its local
+   exponent peaks, ``t_steep = argmax_t -d ln(L - L0)/d ln t``: the curve bends there from
+   the optimiser's transient into its power-law tail, and a size normalised across that bend
+   (at ``x = t_steep/T`` of order 0.1 or more) has a different shape on ``[0.2, 1)`` than one
+   that is long past it.
+
+:func:`steepest_step` and :func:`decay_gain` are the measurements; :func:`lr_table` and
+:func:`recipe_gates` apply them to a sweep of :class:`~supercollapse.results.RunResult`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["DecayGain", "LrCell", "RecipeGates", "decay_gain", "lr_table", "recipe_gates",
+           "steepest_step"]
+
+
+def steepest_step(steps: ArrayLike, losses: ArrayLike, L0: float, *, window: float = 0.5,
+                  n_grid: int = 400) -> float:
+    """Step where the seed-mean reducible loss ``L - L0`` falls fastest in log-log.
+
+    ``ln(L - L0)`` of the mean curve is interpolated linearly in ``ln t`` onto ``n_grid``
+    log-spaced points (``t > 0`` only) and differenced over ``+-window/2`` in ``ln t``; the
+    step of the largest local exponent ``-d ln(L - L0) / d ln t`` is returned.
+
+    A flat start that bends at ``t = 300`` into a power law ``t^-1/2``, above a noise floor
+    0.05 (which the local exponent sees fall away again):
+
+    >>> t = np.geomspace(1, 1e5, 300)
+    >>> L = 1 + 2 * (1 + (t / 300) ** 2) ** -0.25 + 0.05
+    >>> round(float(np.log10(steepest_step(t, L, L0=1.0))), 1)
+    3.4
+    """
+    t = np.asarray(steps, dtype=float)
+    L = np.asarray(losses, dtype=float)
+    if L.ndim == 2:
+        L = np.nanmean(L, axis=0)
+    ok = (t > 0) & np.isfinite(L) & (L > L0)
+    lt, L = np.log(t[ok]), np.log(L[ok] - L0)
+    grid = np.linspace(lt[0], lt[-1], n_grid)
+    Lg = np.interp(grid, lt, L)
+    h = max(1, int(round(window / 2 / (grid[1] - grid[0]))))
+    slope = -(Lg[2 * h:] - Lg[:-2 * h]) / (grid[2 * h:] - grid[:-2 * h])
+    return float(np.exp(grid[h + int(np.argmax(slope))]))
+
+
+@dataclass(frozen=True)
+class DecayGain:
+    """``N = L_const(T/2) - L_lin(T)``, ``R = L_const(T) - L0`` and their ratio (seed means)."""
+
+    N: float
+    R: float
+
+    @property
+    def ratio(self) -> float:
+        return self.N / self.R
+
+
+def decay_gain(const_steps: ArrayLike, const_losses: ArrayLike, linear_final: ArrayLike,
+               horizon: float, L0: float) -> DecayGain:
+    """Decay gain of one size from its constant-rate curve and its linear-decay final loss.
+
+    ``const_losses``: ``(seeds, evals)`` or 1-D; the constant curve must reach ``horizon``
+    steps. ``L_const(T/2)`` is interpolated linearly in ``ln t``.
+
+    >>> t = np.array([1.0, 50.0, 100.0]); L = np.array([3.0, 1.6, 1.5])
+    >>> g = decay_gain(t, L, [1.2], horizon=100, L0=1.0)
+    >>> round(g.N, 3), round(g.R, 3), round(g.ratio, 3)
+    (0.4, 0.5, 0.8)
+    """
+    t = np.asarray(const_steps, dtype=float)
+    L = np.asarray(const_losses, dtype=float)
+    if L.ndim == 2:
+        L = np.nanmean(L, axis=0)
+    if t[-1] < horizon * (1 - 1e-9):
+        raise ValueError(f"the constant-rate curve ends at {t[-1]:g} < horizon {horizon:g}")
+    ok = t > 0
+    at = np.interp(np.log([horizon / 2, horizon]), np.log(t[ok]), L[ok])
+    lin = float(np.nanmean(np.asarray(linear_final, dtype=float)))
+    return DecayGain(N=float(at[0] - lin), R=float(at[1] - L0))
+
+
+@dataclass(frozen=True)
+class LrCell:
+    """Final test losses (over seeds) of one run of a sweep."""
+
+    width: int
+    n_params: int
+    variant: str
+    schedule: str
+    lr: float
+    steps: int
+    mean: float
+    sd: float
+    n_seeds: int
+
+
+def lr_table(runs: Sequence) -> list[LrCell]:
+    """One :class:`LrCell` per run (diverged seeds count as NaN and are left out)."""
+    cells = []
+    for r in runs:
+        final = np.asarray(r.curves["test_loss"], dtype=float)[:, -1]
+        final = final[np.isfinite(final) & ~np.asarray(r.diverged, dtype=bool)]
+        cells.append(LrCell(width=r.config.width, n_params=r.n_params,
+                            variant=str(r.config.tags.get("variant", "")),
+                            schedule=r.config.schedule, lr=r.config.lr, steps=r.total_steps,
+                            mean=float(final.mean()) if final.size else float("nan"),
+                            sd=float(final.std()) if final.size else float("nan"),
+                            n_seeds=int(final.size)))
+    return sorted(cells, key=lambda c: (c.width, c.variant, c.schedule))
+
+
+@dataclass(frozen=True)
+class RecipeGates:
+    """The three gates of one recipe (a peak rate) on a ladder of widths.
+
+    Attributes:
+        widths, n_params, steps: per width, sorted by width; ``steps`` is the horizon ``T``.
+        best_lr: per width, the rate with the lowest mean final linear-decay loss.
+        lr: the rate the gains and transients are measured at.
+        gain: per width, :class:`DecayGain` at ``lr``.
+        t_steep: per width, :func:`steepest_step` of the constant-rate curve at ``lr``.
+        grid_steps: largest distance between best rates, in steps of the rate grid.
+        gain_spread: ``max N/R / min N/R``.
+        transient_ratio: per width, ``T / t_steep``.
+        transfer, flat_gain, past_transient: the three gates; ``passed``: all three.
+    """
+
+    widths: tuple[int, ...]
+    n_params: tuple[int, ...]
+    steps: tuple[int, ...]
+    best_lr: tuple[float, ...]
+    lr: float
+    gain: tuple[DecayGain, ...]
+    t_steep: tuple[float, ...]
+    grid_steps: int
+    gain_spread: float
+    transient_ratio: tuple[float, ...]
+    transfer: bool
+    flat_gain: bool
+    past_transient: bool
+
+    @property
+    def passed(self) -> bool:
+        return self.transfer and self.flat_gain and self.past_transient
+
+    def lines(self) -> list[str]:
+        """The gates in words, one line each."""
+        mark = {True: "PASS", False: "FAIL"}
+        return [
+            f"transfer: best lr per width {dict(zip(self.widths, self.best_lr, strict=True))}"
+            f" -> spread {self.grid_steps} grid step(s) [{mark[self.transfer]}]",
+            f"flat decay gain at lr {self.lr:g}: N/R = "
+            + ", ".join(f"{g.ratio:.3f}" for g in self.gain)
+            + f" -> max/min {self.gain_spread:.2f} [{mark[self.flat_gain]}]",
+            "past the transient: T/t_steep = "
+            + ", ".join(f"{v:.0f}" for v in self.transient_ratio)
+            + f" [{mark[self.past_transient]}]",
+        ]
+
+
+def recipe_gates(runs: Sequence, L0: float, *, lr: float | None = None,
+                 variant_of=None, max_grid_steps: int = 1, max_gain_ratio: float = 1.3,
+                 min_transient_ratio: float = 20.0) -> RecipeGates:
+    """Measure the three gates on a learning-rate sweep.
+
+    ``runs``: constant and linear-decay runs of several widths and peak rates, one horizon per
+    width, the constant run of each (width, rate) as long as its linear one. ``variant_of``
+    picks the grid runs (default: tag ``variant`` starting with ``"lr="``). ``lr``: the rate
+    at which gains and transients are measured (default: the most common best rate, ties to
+    the larger).
+    """
+    pick = variant_of or (lambda r: str(r.config.tags.get("variant", "")).startswith("lr="))
+    grid = [r for r in runs if pick(r)]
+    by = {(r.config.width, r.config.lr, r.config.schedule): r for r in grid}
+    widths = sorted({w for w, _, s in by if s == "linear"})
+    rates = sorted({x for _, x, _ in by})
+    best = []
+    for w in widths:
+        finals = {x: np.nanmean(by[w, x, "linear"].curves["test_loss"][:, -1])
+                  for x in rates if (w, x, "linear") in by}
+        best.append(min(finals, key=lambda x: (np.nan_to_num(finals[x], nan=np.inf), x)))
+    idx = [rates.index(b) for b in best]
+    if lr is None:
+        counts = {x: best.count(x) for x in best}
+        lr = max(counts, key=lambda x: (counts[x], x))
+    gains, steep, steps, params = [], [], [], []
+    for w in widths:
+        c, lin = by[w, lr, "constant"], by[w, lr, "linear"]
+        T = lin.total_steps
+        gains.append(decay_gain(c.curves["step"], c.curves["test_loss"],
+                                lin.curves["test_loss"][:, -1], T, L0))
+        steep.append(steepest_step(c.curves["step"], c.curves["test_loss"], L0))
+        steps.append(T)
+        params.append(lin.n_params)
+    ratios = np.array([g.ratio for g in gains])
+    spread = float(ratios.max() / ratios.min()) if np.all(ratios > 0) else float("inf")
+    trans = tuple(float(T / s) for T, s in zip(steps, steep, strict=True))
+    return RecipeGates(
+        widths=tuple(widths), n_params=tuple(params), steps=tuple(steps), best_lr=tuple(best),
+        lr=float(lr), gain=tuple(gains), t_steep=tuple(steep), grid_steps=max(idx) - min(idx),
+        gain_spread=spread, transient_ratio=trans, transfer=max(idx) - min(idx) <= max_grid_steps,
+        flat_gain=spread <= max_gain_ratio, past_transient=min(trans) >= min_transient_ratio)
