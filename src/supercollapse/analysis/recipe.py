@@ -33,7 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["DecayGain", "LrCell", "RecipeGates", "decay_gain", "lr_table", "recipe_gates",
+__all__ = ["DecayGain", "LadderGains", "LrCell", "RecipeGates", "decay_gain", "ladder_gains",
+           "lr_table", "recipe_gates",
            "steepest_step"]
 
 
@@ -223,3 +224,63 @@ def recipe_gates(runs: Sequence, L0: float, *, lr: float | None = None,
         lr=float(lr), gain=tuple(gains), t_steep=tuple(steep), grid_steps=max(idx) - min(idx),
         gain_spread=spread, transient_ratio=trans, transfer=max(idx) - min(idx) <= max_grid_steps,
         flat_gain=spread <= max_gain_ratio, past_transient=min(trans) >= min_transient_ratio)
+
+
+@dataclass(frozen=True)
+class LadderGains:
+    """Decay gains and transient positions of a decayed ladder, per size (sorted by size).
+
+    Attributes:
+        sizes, steps: parameter count and horizon ``T`` (steps) of each decayed run.
+        gain: :class:`DecayGain` against the constant-rate run of the same size.
+        t_steep: :func:`steepest_step` of that constant-rate run; ``x_steep = t_steep / T``.
+    """
+
+    sizes: tuple[float, ...]
+    steps: tuple[int, ...]
+    gain: tuple[DecayGain, ...]
+    t_steep: tuple[float, ...]
+
+    @property
+    def ratio(self) -> np.ndarray:
+        return np.array([g.ratio for g in self.gain])
+
+    @property
+    def x_steep(self) -> np.ndarray:
+        return np.array(self.t_steep) / np.array(self.steps)
+
+    @property
+    def spread(self) -> float:
+        r = self.ratio
+        return float(r.max() / r.min()) if np.all(r > 0) else float("inf")
+
+    def tracks(self, offsets: ArrayLike) -> float:
+        """Correlation over sizes between ``offsets`` (a ladder's x-averaged offsets) and N/R."""
+        o = np.asarray(offsets, dtype=float)
+        if o.size != len(self.gain) or o.size < 3:
+            return float("nan")
+        return float(np.corrcoef(o, self.ratio)[0, 1])
+
+
+def ladder_gains(decayed: Sequence, constant: Sequence, L0: float) -> LadderGains | None:
+    """:class:`LadderGains` of decayed runs, each paired with the constant-rate run of the same
+    parameter count that reaches its horizon (``None`` if any size has none)."""
+    const = {}
+    for r in constant:
+        if r.config.schedule == "constant":
+            best = const.get(r.n_params)
+            if best is None or r.total_steps > best.total_steps:
+                const[r.n_params] = r
+    rows = []
+    for d in sorted(decayed, key=lambda r: r.n_params):
+        c = const.get(d.n_params)
+        if c is None or c.curves["step"][-1] < d.total_steps * (1 - 1e-9):
+            return None
+        gain = decay_gain(c.curves["step"], c.curves["test_loss"],
+                          d.curves["test_loss"][:, -1], d.total_steps, L0)
+        rows.append((float(d.n_params), d.total_steps, gain,
+                     steepest_step(c.curves["step"], c.curves["test_loss"], L0)))
+    if not rows:
+        return None
+    sizes, steps, gains, steep = zip(*rows, strict=True)
+    return LadderGains(sizes=sizes, steps=steps, gain=gains, t_steep=steep)
