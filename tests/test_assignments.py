@@ -478,12 +478,14 @@ def test_pinned_setup_cells_on_colab(built, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "jax", fake_jax)
     monkeypatch.setattr(subprocess, "run", lambda args, **kw: calls.append(list(args)))
     monkeypatch.setattr(os, "chdir", chdirs.append)
-    monkeypatch.setattr(os.path, "isdir", lambda path: False)
+    clone = "/content/scaling-collapse-book"  # there once `git init` has run, not /content/tests
+    monkeypatch.setattr(os.path, "isdir", lambda path: path == clone and ["git", "init", "-q",
+                                                                          clone] in calls)
     monkeypatch.setattr(sys, "path", list(sys.path))
     for cell in cells[:2]:
         exec(compile(_src(cell), name, "exec"), {"__name__": "__main__"})  # noqa: S102
-    clone = "/content/scaling-collapse-book"
     git = [c for c in calls if c[0] == "git"]
+    assert len(git) == 3, f"colab_setup() should find the pinned clone, not clone again: {git}"
     assert git[0] == ["git", "init", "-q", clone]
     assert git[1][-2:] == [build.sync_setup_cell.repository(ROOT)[0], ref]
     assert git[2][-3:] == ["checkout", "-q", "FETCH_HEAD"]
@@ -492,6 +494,18 @@ def test_pinned_setup_cells_on_colab(built, monkeypatch, tmp_path):
     assert pip[-1][-1] == f"otter-grader=={build.otter_version()}"
     assert calls[-1][-2:] == ["--student-only", name]
     assert chdirs[0] == f"{clone}/chapters" and chdirs[-1].endswith(f"/{name}/student")
+    # The recorded git commands, run for real against this repository: they check out the
+    # pinned commit (a commit, which git clone --branch cannot take).
+    monkeypatch.undo()
+    url, local = build.sync_setup_cell.repository(ROOT)[0], tmp_path / "clone"
+    for args in git:
+        args = [str(local) if a == clone else f"file://{ROOT}" if a == url else a for a in args]
+        subprocess.run(args, check=True, capture_output=True)
+    head = subprocess.run(["git", "-C", str(local), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    expected = subprocess.run(["git", "-C", str(ROOT), "rev-parse", f"{ref}^{{commit}}"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    assert head == expected and (local / "results" / "README.md").is_file()
 
 
 def test_student_only_build_writes_no_solution(tmp_path):
