@@ -62,22 +62,26 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if len({c.run_id() for c in configs}) < len(configs):
             raise ConfigError(f"--set {' '.join(args.set)} makes runs of the sweep identical; "
                               "override only fields that leave every run distinct")
-    from .train.sweep import group_flops, run_sweep, shard_configs
+    from .train.sweep import estimated_seconds, group_flops, run_sweep, shard_configs
 
     shard = _shard(args.shard) if args.shard else None
     if args.dry_run:
         from .train.engine import plan_groups, total_steps
 
         mine = shard_configs(configs, *shard) if shard else list(configs)
-        total = 0.0
+        total, minutes = 0.0, []
         for g in plan_groups(mine):
             group = [mine[i] for i in g]
             flops = group_flops(group)
             total += flops
+            minutes.append(estimated_seconds(group) / 60)
             variants = ", ".join(sorted({c.tags.get("variant", "") for c in group}))
             print(f"width {group[0].width:5d}  {total_steps(group[0]):8d} steps  "
-                  f"{len(group):3d} run(s)  {flops:.2e} FLOPs  {variants}")
-        print(f"{len(mine)} run(s), {total:.3g} model FLOPs in all")
+                  f"{len(group):3d} run(s)  {flops:.2e} FLOPs  ~{minutes[-1]:5.1f} H100-min  "
+                  f"{variants}")
+        print(f"{len(mine)} run(s), {total:.3g} model FLOPs in all; estimated {sum(minutes):.1f} "
+              f"H100-minutes alone on one GPU, the longest group {max(minutes, default=0):.1f} "
+              "(supercollapse.train.sweep.estimated_seconds)")
         return 0
     report = run_sweep(configs, args.out, max_minutes=args.max_minutes,
                        progress=not args.no_progress, shard=shard)

@@ -26,10 +26,13 @@ __all__ = [
     "Frontier",
     "HorizonBootstrap",
     "HorizonLaw",
+    "LocalHorizonExponents",
     "bootstrap_horizon_law",
     "clean_curve",
     "compute_frontier",
     "fit_horizon_law",
+    "local_exponent",
+    "local_horizon_exponents",
 ]
 
 Curves = Mapping[float, tuple[ArrayLike, ArrayLike]] | Sequence[tuple[float, ArrayLike, ArrayLike]]
@@ -530,3 +533,119 @@ def bootstrap_horizon_law(
     g_arr, lk_arr = np.array(g), np.array(lk)
     return HorizonBootstrap(g_arr, lk_arr, float(np.std(g_arr, ddof=1)),
                             float(np.std(lk_arr, ddof=1)), failed)
+
+
+@dataclass(frozen=True)
+class LocalHorizonExponents:
+    """Local exponents ``d ln c* / d ln p`` between neighbouring located sizes, with intervals.
+
+    Attributes:
+        lower, upper: the two sizes of each pair (neighbours among the sizes located in the
+            seed-mean frontier).
+        exponent: ``ln(c*(upper) / c*(lower)) / ln(upper / lower)`` from the seed-mean curves.
+        lo, hi: percentile interval (``level``) over seed-bootstrap draws in which both sizes
+            were located; ``n_draws`` such draws per pair.
+        global_exponent: ``1 + gamma`` of :func:`fit_horizon_law` on the same frontier.
+    """
+
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    exponent: NDArray[np.float64]
+    lo: NDArray[np.float64]
+    hi: NDArray[np.float64]
+    n_draws: NDArray[np.int64]
+    global_exponent: float
+
+    def consistent(self) -> NDArray[np.bool_]:
+        """Pairs whose interval contains the global exponent (a single power law holds there)."""
+        return (self.lo <= self.global_exponent) & (self.global_exponent <= self.hi)
+
+
+def local_horizon_exponents(
+    curves: Curves, *, n_bootstrap: int = 200, seed: int = 0, level: float = 0.9,
+    n_grid: int = 400,
+) -> LocalHorizonExponents:
+    """Whether one power law ``c* = kappa p^(1+gamma)`` holds over a ladder: the local exponent
+    between each pair of neighbouring located sizes, with a seed-bootstrap interval (each draw
+    resamples every size's seeds with replacement, as :func:`bootstrap_horizon_law`, and
+    rebuilds the frontier). A single power law holds where every interval contains the global
+    exponent (:meth:`LocalHorizonExponents.consistent`).
+
+    >>> c = np.logspace(0, 7, 80)
+    >>> rng = np.random.default_rng(0)
+    >>> curves = {p: (c, ((c / (6 * p)) ** -0.5 + p ** -0.5)
+    ...                  * (1 + 0.002 * rng.standard_normal((3, c.size))))
+    ...           for p in [1.0, 4.0, 16.0, 64.0, 256.0]}
+    >>> loc = local_horizon_exponents(curves, n_bootstrap=20)
+    >>> [round(float(e), 1) for e in loc.exponent], bool(loc.consistent().all())
+    ([2.0, 2.0], True)
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    cv = _as_curves(curves, average=False)
+    fr = compute_frontier([(p, c, L.mean(axis=0)) for p, c, L in cv], n_grid=n_grid)
+    ok = np.flatnonzero(fr.usable())
+    if ok.size < 2:
+        raise ValueError("fewer than 2 sizes have a located c*: no local exponent")
+    pairs = list(zip(ok[:-1], ok[1:], strict=True))
+
+    def exponents(frontier: Frontier) -> NDArray[np.float64]:
+        cs = np.where(frontier.usable(), frontier.c_star, np.nan)
+        return np.array([np.log(cs[j] / cs[i]) / np.log(frontier.sizes[j] / frontier.sizes[i])
+                         for i, j in pairs])
+
+    point = exponents(fr)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n_bootstrap):
+        draw = [(p, c, L[rng.integers(0, L.shape[0], L.shape[0])].mean(axis=0)) for p, c, L in cv]
+        draws.append(exponents(compute_frontier(draw, n_grid=n_grid)))
+    d = np.array(draws)
+    n_ok = np.isfinite(d).sum(axis=0)
+    q = (1 - level) / 2
+    with np.errstate(all="ignore"):
+        lo = np.array([np.nanquantile(d[:, k], q) if n_ok[k] else np.nan for k in range(len(pairs))])
+        hi = np.array([np.nanquantile(d[:, k], 1 - q) if n_ok[k] else np.nan
+                       for k in range(len(pairs))])
+    return LocalHorizonExponents(
+        lower=fr.sizes[[i for i, _ in pairs]], upper=fr.sizes[[j for _, j in pairs]],
+        exponent=point, lo=lo, hi=hi, n_draws=n_ok.astype(np.int64),
+        global_exponent=1.0 + fit_horizon_law(fr).gamma)
+
+
+def _mean_curve(t: ArrayLike, L: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Positive ``t`` (sorted) and the seed-mean of ``L`` (``(seeds, points)`` or 1-D)."""
+    t = np.asarray(t, dtype=float)
+    L = np.atleast_2d(np.asarray(L, dtype=float))
+    if L.shape[1] != t.size:
+        raise ValueError(f"{L.shape[1]} loss points for {t.size} times")
+    keep = t > 0
+    t, m = t[keep], np.nanmean(L[:, keep], axis=0)
+    if np.any(np.diff(t) <= 0) or not np.all(np.isfinite(m)):
+        raise ValueError("times must increase and the seed-mean loss must be finite")
+    return t, m
+
+
+def local_exponent(t: ArrayLike, L: ArrayLike, at: float, *, window: float = 2.0,
+                   L0: float = 0.0) -> float:
+    r"""The local exponent :math:`-\,d\ln(L - L_0)/d\ln t` of a curve at ``at``: the
+    least-squares slope of :math:`\ln(\bar L - L_0)` on :math:`\ln t` over the points in
+    ``[at / window, at * window]``
+    (``L``: one curve or ``(seeds, points)``, seed-averaged first). On a constant-rate run at a
+    size's horizon it is the local *time* exponent there: where it changes with the size, a
+    horizon law that is one power law puts the sizes at different points of their curves.
+
+    >>> t = np.geomspace(1.0, 1e4, 50)
+    >>> round(local_exponent(t, 2.0 * t ** -0.3, 100.0), 6)
+    0.3
+    """
+    t, m = _mean_curve(t, L)
+    if not (window > 1 and np.isfinite(at) and at > 0):
+        raise ValueError(f"local_exponent: need at > 0 and window > 1, got {at!r}, {window!r}")
+    sel = (t >= at / window) & (t <= at * window)
+    if np.count_nonzero(sel) < 3:
+        raise ValueError(f"local_exponent: fewer than 3 points in [{at / window:.4g}, "
+                         f"{at * window:.4g}] (the curve covers [{t[0]:.4g}, {t[-1]:.4g}])")
+    if np.any(m[sel] <= L0):
+        raise ValueError(f"local_exponent: L0={L0} is not below the loss")
+    return float(-np.polyfit(np.log(t[sel]), np.log(m[sel] - L0), 1)[0])

@@ -388,7 +388,50 @@ def lr_transfer(scale: str, law: Law) -> list[TrainConfig]:
     return grid + knobs[:-4] + extra + knobs[-4:]  # the embedding knob (own program) last
 
 
+# A horizon law over the whole 300x ladder (issue 30, item 3). The law of results/full/law.json
+# was fitted on widths 64-200 (10x) and sets the ladder's horizons 4x below and 8x above that
+# range; chapter 5 finds the constant-rate curves' local time exponent falling beyond it. Two
+# sweeps: constant-rate runs at every ladder width, long enough to locate each size's optimum
+# (its successor overtakes it at about twice its horizon) and to read the local time exponent
+# on [T/2, 2T]; then the ladder again, at the horizons of the law refitted from them, with 5
+# seeds under each seed protocol. Commands: results/README.md, "A law over the whole ladder".
+LADDER_HORIZON_MARGIN = 2.0  # each constant-rate run goes to twice its horizon under --law
+LADDER_HORIZON_MIN_STEPS = 20_000  # and at least this far (the small widths cost little)
+LADDER_SEEDS_SEEDS = 5
+
+
+def ladder_horizon(scale: str, law: Law) -> list[TrainConfig]:
+    """Constant learning rate at every width of the exponent ladder, 3 seeds, each run to
+    ``LADDER_HORIZON_MARGIN`` times its horizon under ``law`` (the law of ``--law``), and to at
+    least ``LADDER_HORIZON_MIN_STEPS`` steps: for a horizon law fitted over the whole ladder."""
+    if scale not in LADDER_WIDTHS:
+        raise ValueError(f"the ladder's horizon sweep is defined for scales {sorted(LADDER_WIDTHS)}")
+    batch = SCALES[scale]["batch_size"]
+    out = []
+    for w in LADDER_WIDTHS[scale]:
+        p = _n_params(scale, w)
+        steps = math.ceil(LADDER_HORIZON_MARGIN * law.kappa * p ** (law.exponent - 1) / 6.0 / batch)
+        out.append(_base(scale, width=w, samples=max(LADDER_HORIZON_MIN_STEPS, steps) * batch,
+                         schedule="constant", seeds=SEEDS[scale][:LADDER_SEEDS],
+                         tags={"experiment": "ladder-horizon"}))
+    return out
+
+
+def ladder_seeds(scale: str, law: Law) -> list[TrainConfig]:
+    """The exponent ladder with linear decay to the horizons of ``law`` (the law refitted over
+    the whole ladder from :func:`ladder_horizon`), ``LADDER_SEEDS_SEEDS`` seeds, under both seed
+    protocols: variants ``independent`` (each seed its own data stream) and ``shared_data``
+    (the paper's: one data order). Seeds 0 of the two variants train on the same batches."""
+    if scale not in LADDER_WIDTHS:
+        raise ValueError(f"the ladder's seed sweep is defined for scales {sorted(LADDER_WIDTHS)}")
+    return [_base(scale, width=w, samples=None, schedule="linear", seed_protocol=protocol,
+                  seeds=SEEDS[scale][:LADDER_SEEDS_SEEDS],
+                  tags={"experiment": "ladder-seeds", "variant": protocol}, **law.fields())
+            for protocol in ("independent", "shared_data") for w in LADDER_WIDTHS[scale]]
+
+
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise_runs,
-    "ladder": exponent_ladder, "lr": lr_transfer,
+    "ladder": exponent_ladder, "ladder-horizon": ladder_horizon, "ladder-seeds": ladder_seeds,
+    "lr": lr_transfer,
 }

@@ -52,6 +52,27 @@ def group_flops(group: Sequence[TrainConfig]) -> float:
     return training_flops(group[0].replace(seeds=(0,))) * sum(len(c.seeds) for c in group)
 
 
+# Planning guide for one H100 alone (deterministic ops): a group of runs trained together takes
+# about GROUP_SECONDS to start (compilation) plus, per optimiser step, STEP_SECONDS and its model
+# FLOPs at FLOPS_PER_SECOND. Fitted to the program times of results/full/ladder (3 seeds per
+# program; 7 % above their sum): within 8 % for widths 360 and 564, 15-45 % long for widths
+# 108-240 (the estimate errs long); a guide for budgeting, not a benchmark.
+H100_GROUP_SECONDS, H100_STEP_SECONDS, H100_FLOPS_PER_SECOND = 4.0, 0.7e-3, 8.6e13
+
+
+def estimated_seconds(group: Sequence[TrainConfig]) -> float:
+    """Estimated wall time (s) of one group (:func:`~supercollapse.train.engine.plan_groups`)
+    alone on one H100: ``H100_GROUP_SECONDS + steps * H100_STEP_SECONDS + FLOPs /
+    H100_FLOPS_PER_SECOND``.
+
+    >>> cs = [TrainConfig(width=8, depth=1, samples=32 * 1000, batch_size=32)]
+    >>> round(estimated_seconds(cs), 2)
+    4.7
+    """
+    steps = total_steps(group[0])
+    return H100_GROUP_SECONDS + steps * H100_STEP_SECONDS + group_flops(group) / H100_FLOPS_PER_SECOND
+
+
 def deal(costs: Sequence[float], count: int) -> list[int]:
     """The shard (of ``count``) of each item: items dealt largest cost first, each to the shard
     with the least cost so far (ties to the lower index), so that the shards finish together.
