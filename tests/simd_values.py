@@ -21,7 +21,14 @@ from supercollapse.analysis.collapse import (
 )
 from supercollapse.analysis.diagnose import check_scaling
 from supercollapse.analysis.fits import fit_power_law_offset
-from supercollapse.analysis.frontier import bootstrap_horizon_law, compute_frontier, fit_horizon_law
+from supercollapse.analysis.frontier import (
+    bootstrap_horizon_law,
+    compute_frontier,
+    fit_horizon_law,
+    local_exponent,
+)
+from supercollapse.analysis.recipe import ladder_gains
+from supercollapse.analysis.seeds import compare_ladders
 from supercollapse.analysis.theory import fit_two_term
 from supercollapse.paths import results_dir
 from supercollapse.results import ladder_curves, load_sweep
@@ -108,6 +115,28 @@ def values() -> dict[str, list[float]]:
                                           *off, *(-np.diff(np.log(end)) / np.diff(np.log(p_wide)))]
     ends = [r.curves["samples"][-1] for r in wide["exponent_1.0x"]]
     out["ch5 wide ladder model"] = [float(model.loss(t, p)) for t, p in zip(ends, p_wide, strict=True)]
+    # chapter 5, the 303x ladder like for like (3 seeds each) and the two ends of its hump
+    like = compare_ladders({"10x": ladder_curves([r for r in sweep["linear"] if lo <= r.n_params <= hi])}
+                           | {k: ladder_curves(v) for k, v in wide.items()}, "independent")
+    for name, r in sorted(like.items()):
+        out[f"ch5 like-for-like {name}"] = [
+            r.measured.frac_below, r.measured.median_ratio, *r.frac_below, *r.median_ratio,
+            r.corrected.frac_below, r.corrected.median_ratio, r.sigma, *r.sigma_per_size]
+    gains = ladder_gains(sweep["linear"], sweep["constant"], 0.0)
+    res7 = collapse_metrics(ladder_curves(sweep["linear"]), None, L0=0.0)
+    E7 = res7.mean_curves.mean(axis=0)
+    paired = [r for r in wide["exponent_1.0x"] if r.n_params in {q.n_params for q in horizon}]
+    out["ch5 hump decay gain"] = [*gains.ratio, gains.tracks(x_average(
+        res7.x, (res7.mean_curves - E7) / E7, 0.2)), *ladder_gains(paired, horizon, 0.0).ratio]
+    batch = horizon[0].config.batch_size
+    steps = [stored["kappa"] * r.n_params ** (stored["exponent"] - 1) / 6 / batch for r in horizon]
+    v = []
+    for r, T in zip(horizon, steps, strict=True):
+        v.append(local_exponent(r.curves["step"], r.curves["test_loss"], T))
+        v += [local_exponent(r.curves["step"], L, T) for L in r.curves["test_loss"]]
+        t = T * batch * np.geomspace(0.25, 4.0, 64)
+        v.append(local_exponent(t, [model.loss(s, r.n_params) for s in t], T * batch))
+    out["ch5 hump time exponent"] = v
     out |= transformer_values()
     return out
 
