@@ -353,12 +353,12 @@ def exponent_ladder(scale: str, law: Law) -> list[TrainConfig]:
 # recipe knobs at the central rate; and, for the refitted horizon law, constant-rate runs of the
 # widths outside the lr ladder (16: 3x, long enough to be overtaken; 128: 1x, the censored top).
 LR_GRID = (2.5e-3, 5e-3, 1e-2, 2e-2, 4e-2)
-LR_WIDTHS = (96, 64, 48, 24)  # the costliest first: a time-limited sweep runs them first
+LR_WIDTHS = (96, 64, 48, 32, 24)  # the costliest first: a time-limited sweep runs them first
 LR_HORIZON, LR_BASE_WIDTH = 2.0, 128
 LR_KNOBS = {"base16": dict(base_width=16, lr=8e-2), "warmup": dict(warmup_frac=0.02),
             "embed0.5": dict(embed_multiplier=0.5)}
 LR_KNOB_WIDTHS = {"base16": (96, 24), "warmup": (96, 24), "embed0.5": (48, 24)}
-LR_EXTRA = ((16, 3.0, LR_GRID), (32, LR_HORIZON, LR_GRID), (128, 1.0, LR_GRID[1:4]))
+LR_EXTRA = ((16, 3.0, LR_GRID), (128, 1.0, LR_GRID[1:4]))
 
 # "lm-tuned": lm-full's language and model under the recipe the gates of results/lm-full/lr chose
 # (chapter 8), with the law refitted from that sweep's constant-rate runs at the chosen rate
