@@ -353,11 +353,11 @@ def exponent_ladder(scale: str, law: Law) -> list[TrainConfig]:
 # recipe knobs at the central rate; and, for the refitted horizon law, constant-rate runs of the
 # widths outside the lr ladder (16: 3x, long enough to be overtaken; 128: 1x, the censored top).
 LR_GRID = (2.5e-3, 5e-3, 1e-2, 2e-2, 4e-2)
-LR_WIDTHS = (96, 64, 48, 32, 24)  # the costliest first: a time-limited sweep runs them first
-LR_HORIZON, LR_BASE_WIDTH = 2.0, 128
+LR_WIDTHS = (24, 32, 48, 64, 96)
+LR_HORIZON, LR_BASE_WIDTH = 1.5, 128
 LR_KNOBS = {"base16": dict(base_width=16, lr=8e-2), "warmup": dict(warmup_frac=0.02),
             "embed0.5": dict(embed_multiplier=0.5)}
-LR_KNOB_WIDTHS = {"base16": (96, 24), "warmup": (96, 24), "embed0.5": (48, 24)}
+LR_KNOB_WIDTHS = {"base16": (24, 48), "warmup": (24, 48), "embed0.5": (24, 48)}
 LR_EXTRA = ((16, 3.0, LR_GRID), (128, 1.0, LR_GRID[1:4]))
 
 # "lm-tuned": lm-full's language and model under the recipe the gates of results/lm-full/lr chose
@@ -380,12 +380,14 @@ def lr_transfer(scale: str, law: Law) -> list[TrainConfig]:
                      tags={"experiment": "lr", "variant": variant, "horizon": mult},
                      **law.fields(mult))
 
-    grid = [run(w, LR_HORIZON, s, f"lr={x:g}", lr=x) for w in LR_WIDTHS for x in LR_GRID
+    grid = [run(w, LR_HORIZON, s, f"lr={x:g}", lr=x) for w in LR_WIDTHS[:-1] for x in LR_GRID
             for s in scheds]
+    top = [run(LR_WIDTHS[-1], LR_HORIZON, s, f"lr={x:g}", lr=x) for x in LR_GRID for s in scheds]
     knobs = [run(w, LR_HORIZON, s, k, **kw) for k, kw in LR_KNOBS.items()
              for w in LR_KNOB_WIDTHS[k] for s in scheds]
     extra = [run(w, m, "constant", f"lr={x:g}", lr=x) for w, m, xs in LR_EXTRA for x in xs]
-    return grid + knobs[:-4] + extra + knobs[-4:]  # the embedding knob (own program) last
+    # cheapest programs first, so that a time-limited sweep keeps whole widths
+    return grid + knobs[:-4] + extra[:5] + top + extra[5:] + knobs[-4:]
 
 
 # A horizon law over the whole 300x ladder (issue 30, item 3). The law of results/full/law.json
