@@ -31,7 +31,7 @@ from supercollapse.analysis.recipe import ladder_gains
 from supercollapse.analysis.seeds import compare_ladders
 from supercollapse.analysis.theory import fit_two_term
 from supercollapse.paths import results_dir
-from supercollapse.results import ladder_curves, load_sweep
+from supercollapse.results import load_sweep, to_ladder
 
 
 def fit_values(fit) -> list[float]:
@@ -42,7 +42,7 @@ def values() -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     horizon = load_sweep("horizon")["constant"]
     sizes = [float(r.n_params) for r in horizon]
-    curves = dict(zip(sizes, ladder_curves(horizon), strict=True))
+    curves = dict(zip(sizes, to_ladder(horizon), strict=True))
     fr = compute_frontier(curves)
     c_fit, L_fit = fr.points()
     out["ch1 L0 free"] = fit_values(fit_power_law_offset(c_fit, L_fit, n_bootstrap=20))  # ch. 1
@@ -53,7 +53,7 @@ def values() -> dict[str, list[float]]:
     out["ch2 bootstrap"] = [boot.gamma_err, *np.quantile(boot.gamma, [0.05, 0.95])]
     sweep = load_sweep("collapse")  # chapter 4, end-point fits
     for name, runs in sorted(sweep.items()):
-        cur = ladder_curves(runs)
+        cur = to_ladder(runs)
         out[f"ch4 L0 fit {name}"] = fit_values(fit_irreducible_loss(cur, n_bootstrap=0))
         cs = np.array([c[-1] for c, _ in cur])
         L_end = np.array([L[:, -1].mean() for _, L in cur])
@@ -67,7 +67,7 @@ def values() -> dict[str, list[float]]:
     ladders |= dict(load_sweep("breakdown"))
     for name, runs in sorted(ladders.items()):
         runs = [r for r in runs if lo <= r.n_params <= hi]
-        rep = check_scaling(runs, constant_runs=horizon if name.startswith("exp") else None)
+        rep = check_scaling(to_ladder(runs), constant_runs=to_ladder(horizon) if name.startswith("exp") else None)
         v = [rep.summary.frac_below, rep.summary.median_ratio, rep.frac_below.lo,
              rep.frac_below.hi, rep.median_ratio.lo, rep.median_ratio.hi,
              *rep.verdict_prob.values(), *rep.deviation, *rep.deviation_lo, *rep.deviation_hi,
@@ -77,7 +77,7 @@ def values() -> dict[str, list[float]]:
             v += [h.slope.value, h.slope.lo, h.slope.hi, h.mu, h.nu, h.error.value, h.error.lo,
                   h.error.hi]
         out[f"ch5 check_scaling {name}"] = [float(x) for x in v]
-    rep = check_scaling(sweep["linear"])  # chapter 5, the 7-width ladder
+    rep = check_scaling(to_ladder(sweep["linear"]))  # chapter 5, the 7-width ladder
     out["ch5 check_scaling 7 widths"] = [rep.summary.frac_below, rep.summary.median_ratio,
                                          rep.frac_below.lo, rep.frac_below.hi,
                                          *rep.verdict_prob.values(), *rep.deviation, *rep.loo_gain]
@@ -85,7 +85,7 @@ def values() -> dict[str, list[float]]:
                  "lr_0.25x"):  # chapter 5, the prescription, with and without constant-rate runs
         runs = [r for r in ladders[name] if lo <= r.n_params <= hi]
         for tag, const in (("two-term", horizon), ("alone", None)):
-            h = check_scaling(runs, constant_runs=const).horizon
+            h = check_scaling(to_ladder(runs), constant_runs=const and to_ladder(const)).horizon
             v = [h.exponent_used, h.error.value, h.error.lo, h.error.hi, h.suggested.value]
             out[f"ch5 prescription {tag} {name}"] = v + ([h.refit.gamma] if h.refit else [])
     # chapter 5, exercise ex-05-exponent: a synthetic ladder with an exponent 15% too large
@@ -105,7 +105,7 @@ def values() -> dict[str, list[float]]:
     wide = load_sweep("ladder")
     p_wide = np.array([r.n_params for r in wide["exponent_1.0x"]], dtype=float)
     for name, runs in sorted(wide.items()):
-        res = collapse_metrics(ladder_curves(runs), None, L0=0.0)
+        res = collapse_metrics(to_ladder(runs), None, L0=0.0)
         s = summarize_collapse(res, x_min=0.2)
         E = res.mean_curves.mean(axis=0)
         off = x_average(res.x, (res.mean_curves - E) / E, 0.2)
@@ -149,7 +149,7 @@ def transformer_values() -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     horizon = load_sweep("horizon", scale="lm-full")["constant"]
     fr = compute_frontier([(float(r.n_params), c, L)
-                           for r, (c, L) in zip(horizon, ladder_curves(horizon), strict=True)])
+                           for r, (c, L) in zip(horizon, to_ladder(horizon), strict=True)])
     c_fit, L_fit = fr.points()
     L0 = build_task(horizon[0].config).test_bayes_loss()
     out["ch8 frontier"] = fit_values(fit_power_law_offset(c_fit, L_fit, n_bootstrap=100))
@@ -161,16 +161,16 @@ def transformer_values() -> dict[str, list[float]]:
     sweep = load_sweep("collapse", scale="lm-full")
     for name, runs in sorted(sweep.items()):
         for l0 in (0.0, L0):
-            s = summarize_collapse(collapse_metrics(ladder_curves(runs), None, L0=l0, x=x),
+            s = summarize_collapse(collapse_metrics(to_ladder(runs), None, L0=l0, x=x),
                                    x_min=0.2)
             out[f"ch8 collapse {name} L0={l0:.3f}"] = [s.frac_below, s.median_ratio,
                                                         s.mean_delta, s.mean_sigma]
-        out[f"ch8 L0 fit {name}"] = fit_values(fit_irreducible_loss(ladder_curves(runs),
+        out[f"ch8 L0 fit {name}"] = fit_values(fit_irreducible_loss(to_ladder(runs),
                                                                     n_bootstrap=100))
     ladders = {"linear": sweep["linear"], "constant": sweep["constant"]}
     ladders |= dict(load_sweep("breakdown", scale="lm-full"))
     for name, runs in sorted(ladders.items()):
-        rep = check_scaling(runs, L0=L0)
+        rep = check_scaling(to_ladder(runs), L0=L0)
         out[f"ch8 check_scaling {name}"] = [
             rep.summary.frac_below, rep.summary.median_ratio, rep.frac_below.lo,
             rep.frac_below.hi, rep.median_ratio.lo, rep.median_ratio.hi,

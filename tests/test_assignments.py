@@ -224,7 +224,7 @@ def test_no_solution_or_hidden_test_leaks(name, built):
 WRONG = {
     ("part1_scaling_laws", "q1"): ["b_hat = fit.a"],
     ("part1_scaling_laws", "q2"): ["gamma = 1 + law.gamma", "fr = frontier.compute_frontier("
-                                   "dict(zip(sizes[:4], ladder_curves(horizon)[:4])))"],
+                                   "dict(zip(sizes[:4], to_ladder(horizon)[:4])))"],
     ("part1_scaling_laws", "q3"): ["compute_factor = 2 ** 0.1", "compute_factor = 0.5 ** (1 / 0.1)"],
     ("part1_scaling_laws", "q4"): ["samples_per_param = run.curves['samples'][-1]",
                                    "final_loss = float(run.curves['test_loss'][0, 0])"],

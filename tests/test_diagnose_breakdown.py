@@ -12,7 +12,7 @@ import pytest
 
 from supercollapse.analysis.diagnose import check_scaling
 from supercollapse.paths import results_dir
-from supercollapse.results import load_sweep
+from supercollapse.results import load_sweep, to_ladder
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def stored():
 
 def test_correct_ladder_supercollapses_without_fan_or_symptom(stored):
     _, ladders, _ = stored
-    rep = check_scaling(ladders["correct"])
+    rep = check_scaling(to_ladder(ladders["correct"]))
     assert rep.verdict == "supercollapse" and rep.verdict_prob["supercollapse"] >= 0.95
     assert rep.horizon is not None and not rep.horizon.fan
     assert rep.horizon.error.lo <= 0 <= rep.horizon.error.hi
@@ -40,12 +40,12 @@ def test_correct_ladder_supercollapses_without_fan_or_symptom(stored):
 @pytest.mark.parametrize("name", ["exponent_0.9x", "exponent_1.1x"])
 def test_known_exponent_error_is_recovered(stored, name):
     law, ladders, horizon_runs = stored
-    rep = check_scaling(ladders[name], constant_runs=horizon_runs)
+    rep = check_scaling(to_ladder(ladders[name]), constant_runs=to_ladder(horizon_runs))
     h = rep.horizon
     known = h.exponent_used - law["exponent"]  # -0.19 and +0.19: the exponent x0.9, x1.1
     assert abs(abs(known) - 0.1 * law["exponent"]) < 0.01
     # from the fan alone, with the two-term model read off the ladder itself
-    alone = check_scaling(ladders[name]).horizon
+    alone = check_scaling(to_ladder(ladders[name])).horizon
     assert alone.error.lo <= known <= alone.error.hi
     assert alone.suggested.lo <= law["exponent"] <= alone.suggested.hi
     # with the constant-rate runs: the same from their two-term fit, and the refitted law
@@ -60,21 +60,21 @@ def test_known_exponent_error_is_recovered(stored, name):
 
 def test_mup_frozen_is_named(stored):
     _, ladders, _ = stored
-    rep = check_scaling(ladders["mup_frozen"])
+    rep = check_scaling(to_ladder(ladders["mup_frozen"]))
     assert rep.verdict == "broken" and rep.symptoms == ("parameterisation",)
     assert any("check µP" in n for n in rep.notes)
 
 
 def test_lr_4x_is_named(stored):
     _, ladders, _ = stored
-    rep = check_scaling(ladders["lr_4x"])
+    rep = check_scaling(to_ladder(ladders["lr_4x"]))
     assert rep.verdict == "broken" and rep.symptoms == ("lr_too_high",)
     assert rep.labels[rep.outlier] == "width=200" and rep.outlier_flagged
 
 
 def test_lr_quarter_is_told_from_a_horizon_error_by_the_refit(stored):
     _, ladders, horizon_runs = stored
-    rep = check_scaling(ladders["lr_0.25x"], constant_runs=horizon_runs)
+    rep = check_scaling(to_ladder(ladders["lr_0.25x"]), constant_runs=to_ladder(horizon_runs))
     # collapse by the point estimates; its median Delta/sigma lies near the broken threshold, so
     # the bootstrap may not commit (the regenerated runs: borderline, 82% of the draws collapse)
     assert rep.point_verdict == "collapse" and rep.verdict in ("collapse", "borderline")

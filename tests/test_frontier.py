@@ -68,14 +68,14 @@ def test_noisy_seeds_irregular_grids_and_bootstrap():
     """Seed noise, per-size irregular grids with a step-0 point and a diverged seed."""
     rng = np.random.default_rng(3)
     sizes = np.geomspace(1e2, 1e5, 10)
-    curves = []
+    curves = {}
     for i, p in enumerate(sizes):
         c = np.r_[0.0, np.unique(np.r_[np.geomspace(1e2, 1e14, 150 + 7 * i),
                                        np.linspace(1e12, 1e14, 50)])]
         L = ((np.maximum(c, 1e-300) / (6 * p)) ** -MU + p**-NU) * (
             1 + 0.003 * rng.standard_normal((6, c.size)))
         L[0, 3] = np.nan  # diverged seed, dropped
-        curves.append((p, c, L))
+        curves[float(p)] = (c, L)
     law = fit_horizon_law(compute_frontier(curves, n_grid=1500))
     bs = bootstrap_horizon_law(curves, n_bootstrap=30, n_grid=1500)
     kappa, gamma = truth()

@@ -46,10 +46,10 @@ def test_stored_fan_tracks_the_decay_gain():
     widths 24 and 32 are normalised across the transient (x_steep > 0.3)."""
     from supercollapse.analysis.diagnose import check_scaling
     from supercollapse.analysis.recipe import ladder_gains
-    from supercollapse.results import load_sweep
+    from supercollapse.results import load_sweep, to_ladder
 
     sweep = load_sweep("collapse", scale="lm-full")
     g = ladder_gains(sweep["linear"], load_sweep("horizon", scale="lm-full")["constant"], L0)
     assert g.spread > 2.0
-    assert g.tracks(check_scaling(sweep["linear"], L0=L0, n_bootstrap=50).deviation) > 0.95
+    assert g.tracks(check_scaling(to_ladder(sweep["linear"]), L0=L0, n_bootstrap=50).deviation) > 0.95
     assert np.all(g.x_steep[:2] > 0.3) and np.all(g.x_steep[-2:] < 0.1)

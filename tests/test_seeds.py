@@ -90,14 +90,14 @@ def test_stored_ladders_like_for_like():
     import json
 
     from supercollapse.paths import results_dir
-    from supercollapse.results import ladder_curves, load_sweep
+    from supercollapse.results import load_sweep, to_ladder
 
     law = json.loads((results_dir() / "full" / "law.json").read_text())
     ten = [r for r in load_sweep("collapse")["linear"]
            if min(law["sizes"]) <= r.n_params <= max(law["sizes"])]
     wide = load_sweep("ladder")["exponent_1.0x"]
     assert {r.config.seed_protocol for r in ten + wide} == {"independent"}
-    out = compare_ladders({"10x": ladder_curves(ten), "300x": ladder_curves(wide)},
+    out = compare_ladders({"10x": to_ladder(ten), "300x": to_ladder(wide)},
                           "independent")
     a, b = out["10x"], out["300x"]
     assert a.n_seeds == b.n_seeds == 3 and a.n_available == 5 and a.n_subsets == 10

@@ -18,16 +18,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from supercollapse import plotting  # noqa: E402
 from supercollapse.analysis.collapse import collapse_metrics  # noqa: E402
-from supercollapse.results import ladder_curves, load_sweep  # noqa: E402
+from supercollapse.results import load_sweep, to_ladder  # noqa: E402
 
 sweep = load_sweep("collapse")
 ladders = {v: sweep[v][1:] for v in ("constant", "linear")}  # widths 64-200
-metrics = {v: collapse_metrics(ladder_curves(runs), None, L0=0.0) for v, runs in ladders.items()}
+metrics = {v: collapse_metrics(to_ladder(runs), None, L0=0.0) for v, runs in ladders.items()}
 sizes = [r.n_params for r in ladders["linear"]]
 
 with plotting.style():
     fig, axs = plt.subplots(1, 3, figsize=(15, 4.2))
-    curves = [(c, L.mean(axis=0)) for c, L in ladder_curves(ladders["linear"])]
+    curves = [(c, L.mean(axis=0)) for c, L in to_ladder(ladders["linear"])]
     plotting.loss_vs_compute(curves, sizes, ax=axs[0])
     axs[0].set_title("Loss curves (linear decay)")
     res = metrics["linear"]

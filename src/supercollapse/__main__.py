@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .results import ResultsError, ladder_curves, load_runs, run_files
+from .results import ResultsError, load_ladders, load_runs, run_files, to_ladder
 from .tasks.tokens import TokenDataError
 from .train.config import ConfigError
 from .train.experiments import EXPERIMENTS, SCALES, Law
@@ -105,8 +105,7 @@ def cmd_fit_horizon(args: argparse.Namespace) -> int:
     if (n := len({r.n_params for r in runs})) < 2:
         raise InputError(f"{args.runs}: {n} size; the frontier needs at least 2: {fix}")
     try:
-        fr = compute_frontier([(float(r.n_params), c, L)
-                               for r, (c, L) in zip(runs, ladder_curves(runs), strict=True)])
+        fr = compute_frontier(to_ladder(runs))
         fit = fit_horizon_law(fr)
     except ValueError as e:
         raise InputError(f"{args.runs}: cannot fit the horizon law ({e}); {fix}") from None
@@ -147,11 +146,7 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
     print(f"| sweep | variant | {head} |")
     print("|---|---|" + "---:|---:|" * len(drops))
     for directory in args.runs:
-        groups: dict[str, list] = {}
-        for r in load_runs(directory):
-            groups.setdefault(str(r.config.tags.get("variant", r.config.schedule)), []).append(r)
-        ladders = {k: ladder_curves(sorted(v, key=lambda r: r.n_params))
-                   for k, v in sorted(groups.items())}
+        ladders = load_ladders(directory)
         for name, curves in ladders.items():
             if len(curves) - drops[-1] < 2:
                 raise InputError(f"{directory}: variant {name} has {len(curves)} size(s), too "

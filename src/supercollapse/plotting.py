@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -17,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from numpy.typing import ArrayLike
 
+from .analysis.diagnose import ScalingReport
 from .analysis.fits import PowerLawFit
 from .analysis.frontier import Frontier
 
@@ -224,3 +226,48 @@ def schedule_predictions(
     ax.set(xlabel="training fraction", ylabel="loss")
     ax.legend(title="solid: observed, dashed: predicted", fontsize=8)
     return ax
+
+
+def scaling_report(report: ScalingReport, axes: Sequence[Axes] | None = None) -> Any:
+    """The figure of a :func:`~supercollapse.analysis.diagnose.check_scaling` report.
+
+    Left: ``Delta(x)`` and ``sigma(x)`` with their bootstrap bands over the summarised range.
+    Right: each size's offset with its interval against ``ln p`` (or the size's index),
+    with the fitted fan and the mean noise floor ``+- sigma`` as a band. Returns the figure.
+    """
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    else:
+        fig = axes[0].figure
+    ax0, ax1 = axes
+    res = report.result
+    ax0.plot(res.x, res.delta, color="C3", label=r"$\Delta$")
+    ax0.plot(res.x, res.sigma, "k--", lw=1.2, label=r"$\sigma$")
+    ax0.fill_between(report.x_band, *report.delta_band, color="C3", alpha=0.2, lw=0)
+    ax0.fill_between(report.x_band, *report.sigma_band, color="0.5", alpha=0.25, lw=0)
+    ax0.axvspan(0, report.x_range[0], color="0.85", alpha=0.5, lw=0)
+    ax0.set(xlim=(0, 1), yscale="log", xlabel="normalised compute $x = c/c^*$",
+            ylabel="relative deviation", title=report.headline().replace("Verdict: ", ""))
+    ax0.title.set_fontsize(8)
+    ax0.legend(fontsize=8)
+    known = bool(np.all(report.sizes > 0))
+    pos = report.sizes if known else np.arange(len(report.labels), dtype=float)
+    err = np.vstack([report.deviation - report.deviation_lo, report.deviation_hi - report.deviation])
+    ax1.errorbar(pos, 100 * report.deviation, yerr=100 * err, fmt="o", color="C0", capsize=3,
+                 label=f"offset ({100 * report.confidence:.0f}% interval)")
+    sig = 100 * report.summary.mean_sigma
+    ax1.axhspan(-sig, sig, color="0.5", alpha=0.2, lw=0, label=r"$\pm$ mean $\sigma$")
+    ax1.axhline(0, color="0.5", lw=0.8)
+    if report.horizon is not None and known:
+        u = np.log(report.sizes) - np.log(report.sizes).mean()
+        ax1.plot(report.sizes, 100 * report.horizon.slope.value * u, color="C1", lw=1,
+                 label="fan (slope against ln p)")
+    if known:
+        ax1.set_xscale("log")
+    ax1.set(xlabel="parameters $p$" if known else "size", ylabel="offset from ladder mean (%)",
+            title="per-size offsets")
+    if not known:
+        ax1.set_xticks(pos, report.labels)
+    ax1.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

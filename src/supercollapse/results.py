@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .analysis.ladder import Ladder
 from .train.config import ConfigError, TrainConfig
 
 FORMAT_VERSION = 1
@@ -183,27 +184,52 @@ def to_frame(runs: list[RunResult]) -> Any:
     return pd.concat(frames, ignore_index=True)
 
 
-def load_sweep(name: str, scale: str = "full") -> dict[str, list[RunResult]]:
-    """A stored sweep of the book, grouped by variant: ``{variant: runs sorted by size}``.
+def variant(run: RunResult) -> str:
+    """The variant a run belongs to: its ``tags["variant"]`` (a schedule label, a broken
+    setting, ...), else its ``schedule``."""
+    return str(run.config.tags.get("variant", run.config.schedule))
 
-    Reads ``results/<scale>/<name>/`` (see :func:`supercollapse.paths.results_dir`). The
-    variant is the run's ``tags["variant"]`` (a schedule label, a broken setting, ...);
-    runs without one are grouped under their ``schedule``.
-    """
-    from .paths import results_dir
 
+def by_variant(runs: list[RunResult]) -> dict[str, list[RunResult]]:
+    """``{variant: runs sorted by size}``, variants in order of first appearance."""
     groups: dict[str, list[RunResult]] = {}
-    for r in load_runs(results_dir() / scale / name):
-        groups.setdefault(str(r.config.tags.get("variant", r.config.schedule)), []).append(r)
+    for r in runs:
+        groups.setdefault(variant(r), []).append(r)
     return {k: sorted(v, key=lambda r: r.n_params) for k, v in groups.items()}
 
 
-def ladder_curves(runs: list[RunResult], key: str = "test_loss",
-                  ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``[(compute, curve[seeds, evals])]`` per run, the input of the analysis functions
-    (:func:`supercollapse.analysis.collapse.collapse_metrics`, :func:`~supercollapse.analysis.frontier.compute_frontier`
-    after seed-averaging). The initial point (compute 0) is dropped."""
-    return [(r.curves["compute"][1:], r.curves[key][:, 1:]) for r in runs]
+def load_sweep(name: str, scale: str = "full") -> dict[str, list[RunResult]]:
+    """A stored sweep of the book, ``results/<scale>/<name>/`` (see
+    :func:`supercollapse.paths.results_dir`), grouped by :func:`variant`:
+    ``{variant: runs sorted by size}``."""
+    from .paths import results_dir
+
+    return by_variant(load_runs(results_dir() / scale / name))
+
+
+def to_ladder(runs: list[RunResult], key: str = "test_loss") -> Ladder:
+    """The :class:`~supercollapse.analysis.ladder.Ladder` of runs of several sizes, sorted by
+    size: curve ``key`` and compute without the initial point (compute 0), parameter counts,
+    labels ``width=...``, whether the learning rate decayed (it ends below half its peak in
+    every run) and the seed protocol (one for all runs)."""
+    runs = sorted(runs, key=lambda r: r.n_params)
+    protocols = {r.config.seed_protocol for r in runs}
+    if len(protocols) > 1:
+        raise ResultsError(f"to_ladder: runs of different seed protocols {sorted(protocols)}")
+    lrs = [np.asarray(r.curves["lr"], dtype=float) for r in runs]
+    return Ladder([(r.curves["compute"][1:], r.curves[key][:, 1:]) for r in runs],
+                  sizes=[float(r.n_params) for r in runs],
+                  labels=[f"width={r.config.width}" for r in runs],
+                  decay=all(v[-1] < 0.5 * v.max() for v in lrs),
+                  seed_protocol=protocols.pop() if protocols else "independent",
+                  samples=[r.curves["samples"][1:] for r in runs])
+
+
+def load_ladders(directory: str | Path, key: str = "test_loss") -> dict[str, Ladder]:
+    """``{variant: Ladder}`` of the runs in ``directory`` (:func:`by_variant`, :func:`to_ladder`),
+    variants sorted by name."""
+    groups = by_variant(load_runs(directory))
+    return {k: to_ladder(groups[k], key) for k in sorted(groups)}
 
 
 @dataclass(frozen=True)

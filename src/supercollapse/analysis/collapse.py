@@ -57,6 +57,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .fits import PowerLawFit, fit_power_law_offset
 from .frontier import _clean_curve
+from .ladder import LadderLike
 
 __all__ = [
     "CollapseResult",
@@ -69,9 +70,6 @@ __all__ = [
     "verdict_table",
     "x_average",
 ]
-
-Curves = Sequence[tuple[ArrayLike, ArrayLike]]
-
 
 def _interp_log(c: NDArray[np.float64], L: NDArray[np.float64], at: ArrayLike) -> NDArray[np.float64]:
     """Rows of ``L`` interpolated at compute ``at``, linearly in ``log c``."""
@@ -117,7 +115,7 @@ def normalize_curve(
 
 
 def end_points(
-    curves: Curves, c_star: ArrayLike | None = None
+    curves: LadderLike, c_star: ArrayLike | None = None
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Per size: ``c*``, the seed-mean final loss ``E_w L(c*)`` and its seed standard deviation.
 
@@ -143,7 +141,7 @@ def end_points(
 
 
 def fit_irreducible_loss(
-    curves: Curves, c_star: ArrayLike | None = None, **fit_kwargs: object
+    curves: LadderLike, c_star: ArrayLike | None = None, **fit_kwargs: object
 ) -> PowerLawFit:
     """Estimate ``L0`` from the compute-optimal end points: fit ``E_w L(c*) = a c*^(-b) + L0``.
 
@@ -236,7 +234,7 @@ def _pool(sig: NDArray[np.float64], how: str) -> NDArray[np.float64]:
 
 
 def collapse_metrics(
-    curves: Curves,
+    curves: LadderLike,
     c_star: ArrayLike | None,
     L0: float,
     *,
@@ -391,6 +389,13 @@ class CollapseSummary:
     n_points: int
 
 
+def x_range_mask(x: ArrayLike, x_min: float = 0.0, x_max: float = 1.0) -> NDArray[np.bool_]:
+    """The grid points of a summarised range: ``x_min <= x <= x_max`` and ``x < 1`` (where the
+    own normalisation makes ``Delta`` vanish)."""
+    x = np.asarray(x, dtype=float)
+    return (x >= x_min) & (x <= x_max) & (x < 1 - 1e-9)
+
+
 def x_average(
     x: ArrayLike, y: ArrayLike, x_min: float = 0.0, x_max: float = 1.0
 ) -> NDArray[np.float64] | float:
@@ -405,7 +410,7 @@ def x_average(
     0.55
     """
     x = np.asarray(x, dtype=float)
-    sel = (x >= x_min) & (x <= x_max) & (x < 1 - 1e-9)
+    sel = x_range_mask(x, x_min, x_max)
     w = np.gradient(x[sel])
     return np.sum(w * np.asarray(y, dtype=float)[..., sel], axis=-1) / np.sum(w)
 
@@ -435,8 +440,7 @@ def summarize_collapse(
     if not x_min < x_max:
         raise ValueError("need x_min < x_max")
     x = result.x
-    sel = (x >= x_min) & (x <= x_max) & (x < 1 - 1e-9)
-    sel &= np.isfinite(result.delta) & np.isfinite(result.sigma)
+    sel = x_range_mask(x, x_min, x_max) & np.isfinite(result.delta) & np.isfinite(result.sigma)
     if np.count_nonzero(sel) < 2:
         raise ValueError(f"fewer than 2 usable grid points in [{x_min}, {x_max})")
     xs, d, s = x[sel], result.delta[sel], result.sigma[sel]
@@ -461,7 +465,7 @@ def summarize_collapse(
 
 
 def verdict_table(
-    ladders: Mapping[str, Curves],
+    ladders: Mapping[str, LadderLike],
     *,
     drop_smallest: Sequence[int] = (0, 1),
     x: ArrayLike | None = None,

@@ -58,7 +58,8 @@ learning rate too high).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,7 @@ from .collapse import (
     collapse_metrics,
     summarize_collapse,
     x_average,
+    x_range_mask,
 )
 from .frontier import (
     HorizonLaw,
@@ -81,6 +83,7 @@ from .frontier import (
     compute_frontier,
     fit_horizon_law,
 )
+from .ladder import Ladder, LadderLike, as_ladder
 from .theory import fit_two_term
 
 __all__ = [
@@ -88,10 +91,10 @@ __all__ = [
     "HorizonPrescription",
     "ScalingReport",
     "check_scaling",
+    "scaling_notes",
     "exponent_error",
     "fan_sensitivity",
     "fan_slope",
-    "ladder_from_runs",
 ]
 
 LABELS = ("supercollapse", "collapse", "broken")
@@ -148,6 +151,13 @@ class HorizonPrescription:
     suggested: Estimate
     refit: HorizonLaw | None = None
     refit_interval: tuple[float, float] | None = None
+
+    @property
+    def refit_agrees(self) -> bool | None:
+        """Whether the refitted exponent's interval holds the ladder's (``None``: no refit)."""
+        if self.refit is None or self.refit_interval is None:
+            return None
+        return bool(self.refit_interval[0] <= self.exponent_used <= self.refit_interval[1])
 
 
 def fan_slope(mu: float, nu: float, sizes: ArrayLike, x: ArrayLike, dg: float,
@@ -291,6 +301,9 @@ class ScalingReport:
     L0: float
     x_range: tuple[float, float]
     n_bootstrap: int
+    supercollapse_frac: float = 0.75
+    broken_ratio: float = 1.5
+    symptom_notes: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     def headline(self) -> str:
@@ -343,69 +356,10 @@ class ScalingReport:
         return self.report()
 
     def plot(self, axes: Any = None) -> Any:
-        """One summary figure: ``Delta`` and ``sigma`` against ``x``, and the per-size offsets.
+        """The summary figure (:func:`supercollapse.plotting.scaling_report`)."""
+        from ..plotting import scaling_report
 
-        Left: ``Delta(x)`` and ``sigma(x)`` with their bootstrap bands over the summarised range.
-        Right: each size's offset with its interval against ``ln p`` (or the size's index),
-        with the fitted fan and the mean noise floor ``+- sigma`` as a band. Returns the figure.
-        """
-        import matplotlib.pyplot as plt
-
-        if axes is None:
-            fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-        else:
-            fig = axes[0].figure
-        ax0, ax1 = axes
-        res = self.result
-        ax0.plot(res.x, res.delta, color="C3", label=r"$\Delta$")
-        ax0.plot(res.x, res.sigma, "k--", lw=1.2, label=r"$\sigma$")
-        ax0.fill_between(self.x_band, *self.delta_band, color="C3", alpha=0.2, lw=0)
-        ax0.fill_between(self.x_band, *self.sigma_band, color="0.5", alpha=0.25, lw=0)
-        ax0.axvspan(0, self.x_range[0], color="0.85", alpha=0.5, lw=0)
-        ax0.set(xlim=(0, 1), yscale="log", xlabel="normalised compute $x = c/c^*$",
-                ylabel="relative deviation", title=self.headline().replace("Verdict: ", ""))
-        ax0.title.set_fontsize(8)
-        ax0.legend(fontsize=8)
-        known = bool(np.all(self.sizes > 0))
-        pos = self.sizes if known else np.arange(len(self.labels), dtype=float)
-        err = np.vstack([self.deviation - self.deviation_lo, self.deviation_hi - self.deviation])
-        ax1.errorbar(pos, 100 * self.deviation, yerr=100 * err, fmt="o", color="C0", capsize=3,
-                     label=f"offset ({100 * self.confidence:.0f}% interval)")
-        sig = 100 * self.summary.mean_sigma
-        ax1.axhspan(-sig, sig, color="0.5", alpha=0.2, lw=0, label=r"$\pm$ mean $\sigma$")
-        ax1.axhline(0, color="0.5", lw=0.8)
-        if self.horizon is not None and known:
-            u = np.log(self.sizes) - np.log(self.sizes).mean()
-            ax1.plot(self.sizes, 100 * self.horizon.slope.value * u, color="C1", lw=1,
-                     label="fan (slope against ln p)")
-        if known:
-            ax1.set_xscale("log")
-        ax1.set(xlabel="parameters $p$" if known else "size", ylabel="offset from ladder mean (%)",
-                title="per-size offsets")
-        if not known:
-            ax1.set_xticks(pos, self.labels)
-        ax1.legend(fontsize=8)
-        fig.tight_layout()
-        return fig
-
-
-def ladder_from_runs(runs: Sequence) -> tuple[list[tuple[NDArray, NDArray]], dict]:
-    """Curves ``[(compute, test_loss[seeds, evals])]`` and facts from a list of ``RunResult``.
-
-    The facts: ``labels`` (``width=...``), ``sizes`` (parameter counts) and ``decay`` (the
-    logged learning rate ends below half its peak, in every run). Runs are sorted by size.
-    """
-    runs = sorted(runs, key=lambda r: r.n_params)
-    curves = [(np.asarray(r.curves["compute"])[1:], np.asarray(r.curves["test_loss"])[:, 1:])
-              for r in runs]
-    lr = [np.asarray(r.curves["lr"], dtype=float) for r in runs]
-    decay = all(v[-1] < 0.5 * v.max() for v in lr)
-    return curves, dict(labels=[f"width={r.config.width}" for r in runs],
-                        sizes=[float(r.n_params) for r in runs], decay=decay)
-
-
-def _is_run(obj: object) -> bool:
-    return hasattr(obj, "curves") and hasattr(obj, "n_params") and hasattr(obj, "config")
+        return scaling_report(self, axes)
 
 
 def _summary(res: CollapseResult, x_range: tuple[float, float]) -> CollapseSummary:
@@ -413,7 +367,7 @@ def _summary(res: CollapseResult, x_range: tuple[float, float]) -> CollapseSumma
     lo, hi = x_range
     if np.any(np.isfinite(res.sigma)):
         return summarize_collapse(res, x_min=lo, x_max=hi)
-    sel = (res.x >= lo) & (res.x <= hi) & (res.x < 1 - 1e-9)
+    sel = x_range_mask(res.x, lo, hi)
     nan = float("nan")
     return CollapseSummary(lo, hi, nan, nan, 0.0, float(x_average(res.x, res.delta, lo, hi)),
                            nan, nan, False, int(sel.sum()))
@@ -504,69 +458,6 @@ def _interval(draws: NDArray[np.float64], value: float, level: float) -> Estimat
     return Estimate(float(value), float(lo), float(hi))
 
 
-def _as_ladder(ladder: Any, sizes: ArrayLike | None, labels: Sequence[str] | None,
-               decay: bool | None) -> tuple[list, list[int], NDArray, tuple[str, ...], bool | None]:
-    """Curves, seeds given per size, sizes, labels and decay from any accepted ladder form."""
-    if isinstance(ladder, Mapping):
-        if sizes is not None:
-            raise ValueError("a dict ladder {size: (compute, losses)} carries its sizes; "
-                             "do not pass sizes")
-        keys = sorted(ladder)
-        for k in keys:
-            if not (np.isscalar(k) and float(k) > 0):
-                raise ValueError(f"dict ladder keys must be positive sizes, got {k!r}")
-        items = [ladder[k] for k in keys]
-        sizes = [float(k) for k in keys]
-        labels = [f"p={k:.3g}" for k in sizes] if labels is None else labels
-    else:
-        items = list(ladder)
-    if len(items) < 2:
-        raise ValueError(f"need at least 2 model sizes, got {len(items)}")
-    if all(_is_run(r) for r in items):
-        if sizes is not None or labels is not None or decay is not None:
-            raise ValueError("sizes, labels and decay are read from the runs; do not pass them")
-        seeds_in = [len(r.config.seeds) for r in sorted(items, key=lambda r: r.n_params)]
-        curves, facts = ladder_from_runs(items)
-        labels, sizes, decay = facts["labels"], facts["sizes"], facts["decay"]
-    elif any(_is_run(r) for r in items):
-        raise ValueError("mix of RunResult and (compute, losses) pairs")
-    else:
-        curves = []
-        for i, item in enumerate(items):
-            if not (isinstance(item, Sequence | tuple) and len(item) == 2):
-                raise ValueError(f"size {i}: expected a (compute, losses) pair")
-            curves.append(item)
-        seeds_in = []
-        for _, L in curves:
-            try:
-                seeds_in.append(np.atleast_2d(np.asarray(L, dtype=float)).shape[0])
-            except ValueError:
-                seeds_in.append(len(L))
-    n = len(curves)
-    sizes_a = np.full(n, np.nan) if sizes is None else np.asarray(sizes, dtype=float)
-    labels_t = tuple(f"size {i}" for i in range(n)) if labels is None else tuple(labels)
-    if sizes_a.shape != (n,) or len(labels_t) != n:
-        raise ValueError(f"sizes and labels need one entry per size ({n})")
-    return curves, seeds_in, sizes_a, labels_t, decay
-
-
-def _constant_curves(runs: Any) -> tuple[dict, dict]:
-    """``{p: (compute, losses)}`` and ``{p: (samples, losses)}`` of constant-rate runs."""
-    if isinstance(runs, Mapping):
-        comp = {float(p): (np.asarray(c, dtype=float), np.asarray(L, dtype=float))
-                for p, (c, L) in runs.items()}
-        samp = {p: (c / (6 * p), L) for p, (c, L) in comp.items()}
-        return comp, samp
-    runs = list(runs)
-    if not all(_is_run(r) for r in runs):
-        raise ValueError("constant_runs must be RunResults or a dict {size: (compute, losses)}")
-    comp = {float(r.n_params): (np.asarray(r.curves["compute"]), np.asarray(r.curves["test_loss"]))
-            for r in runs}
-    samp = {float(r.n_params): (np.asarray(r.curves["samples"]), np.asarray(r.curves["test_loss"]))
-            for r in runs}
-    return comp, samp
-
-
 def _horizon(res: CollapseResult, sizes: NDArray[np.float64], L0: float, dev: NDArray,
              slope_draws: NDArray, x_range: tuple[float, float], level: float,
              constant_runs: Any, seed: int) -> HorizonPrescription | None:
@@ -577,13 +468,17 @@ def _horizon(res: CollapseResult, sizes: NDArray[np.float64], L0: float, dev: ND
     exponent_used = float(np.polyfit(lnp, np.log(res.c_star), 1)[0])
     refit = refit_interval = None
     if constant_runs is not None:
-        comp, samp = _constant_curves(constant_runs)
-        two = fit_two_term(samp)
+        const = as_ladder(constant_runs)
+        if not const.sizes_known():
+            raise ValueError("constant_runs: a Ladder with its sizes (results.to_ladder(runs))")
+        two = fit_two_term({float(p): (const.samples_of(i), L)
+                            for i, (p, L) in enumerate(zip(const.sizes, const.losses,
+                                                           strict=True))})
         mu, nu = two.mu, two.nu
-        source = f"two-term fit to {len(samp)} constant-rate runs"
-        refit = fit_horizon_law(compute_frontier(comp))
+        source = f"two-term fit to {len(const)} constant-rate runs"
+        refit = fit_horizon_law(compute_frontier(const))
         try:  # seed bootstrap of the refit (chapter 2), or its OLS error with one seed
-            boot = bootstrap_horizon_law(comp, n_bootstrap=100, seed=seed)
+            boot = bootstrap_horizon_law(const, n_bootstrap=100, seed=seed)
             lo, hi = np.quantile(boot.gamma, [(1 - level) / 2, (1 + level) / 2])
         except ValueError:
             z = float(norm.ppf((1 + level) / 2))
@@ -665,16 +560,142 @@ def _symptoms(res: CollapseResult, sizes: NDArray[np.float64], labels: tuple[str
     return tuple(found), notes
 
 
+def _seeds_ok(r: ScalingReport) -> bool:
+    return bool(np.all(r.n_seeds >= 2))
+
+
+def _noise_free(r: ScalingReport) -> list[str]:
+    return [lab for lab, s in zip(r.labels, r.sigma_size, strict=True)
+            if _seeds_ok(r) and s <= 1e-9]
+
+
+def _fan_note(r: ScalingReport) -> str:
+    h = r.horizon
+    assert h is not None
+    line = (f"the offsets fan with size (slope {100 * h.slope.value:+.2f}% per e-fold of size, "
+            f"{100 * r.confidence:.0f}% interval [{100 * h.slope.lo:+.2f}, "
+            f"{100 * h.slope.hi:+.2f}])")
+    line += (": a size-dependent error, even though the ladder supercollapses. "
+             if r.verdict == "supercollapse" else ". ")
+    if [s for s in r.symptoms if s != "lr_too_low"]:
+        return line + "With the symptoms above it is not read as a horizon error."
+    if r.decay is False:
+        return line + ("Without learning-rate decay it is not read as a horizon error (a "
+                       "constant-rate ladder on the right horizon can fan too).")
+    if h.refit_agrees:
+        line += ("The horizon law refitted from the constant-rate runs agrees with the "
+                 "ladder's exponent, so the fan points elsewhere: ")
+        return line + ("larger models sit above the mean, under-trained: a learning rate too "
+                       "low (raise the base rate; it should transfer by µP)."
+                       if h.slope.value > 0 else
+                       "check that the learning rate transfers across sizes (µP).")
+    line += (f"Read as a horizon error (two-term theory, mu = {h.mu:.3g}, nu = "
+             f"{h.nu:.3g} from {h.source}): the exponent 1 + gamma = "
+             f"{h.exponent_used:.3f} of the ladder is off by {h.error.value:+.3f} "
+             f"[{h.error.lo:+.3f}, {h.error.hi:+.3f}]; use {h.suggested.value:.3f} "
+             f"[{h.suggested.lo:.3f}, {h.suggested.hi:.3f}].")
+    if h.slope.value > 0 and h.refit_agrees is None:
+        line += (" A learning rate that is too low gives a fan of the same sign (larger "
+                 "models under-trained): constant-rate runs would tell them apart.")
+    return line
+
+
+def _l0_range(r: ScalingReport) -> tuple[float, float, float, float]:
+    fracs = list(r.l0_sensitivity.values())
+    return min(fracs), max(fracs), min(r.l0_sensitivity), max(r.l0_sensitivity)
+
+
+# The notes of a report, in order: (condition, message); a message may be several lines.
+NOTES: tuple[tuple[Callable[[ScalingReport], bool],
+                   Callable[[ScalingReport], str | Sequence[str]]], ...] = (
+    (lambda r: bool(np.any(r.n_merged > 0)),
+     lambda r: f"merged repeated compute points (an evaluation logged twice; losses "
+               f"averaged): {r.n_merged.tolist()} per size."),
+    (lambda r: bool(np.any(r.n_points_dropped > 0)),
+     lambda r: f"dropped evaluations with an isolated NaN/inf: {r.n_points_dropped.tolist()} "
+               "per size."),
+    (lambda r: not _seeds_ok(r),
+     lambda r: "fewer than 2 seeds for some size: no noise floor sigma, no verdict. "
+               "Train at least 2 (better 3-5) seeds per size."),
+    (lambda r: bool(_noise_free(r)),
+     lambda r: f"no seed noise: cannot judge. The seeds of {', '.join(_noise_free(r))} are "
+               "identical (sigma = 0): are they really different seeds (initialisation "
+               "and data order)?"),
+    (lambda r: _seeds_ok(r) and not _noise_free(r) and bool(np.any(r.n_seeds < 3)),
+     lambda r: "only 2 seeds for some size: sigma is a rough estimate and, as a population "
+               "standard deviation, biased low (about 40% for 2 seeds), which makes the "
+               "test conservative; 3-5 seeds are better."),
+    (lambda r: len(r.labels) == 2,
+     lambda r: "only 2 sizes: the verdict rests on one pair (no leave-one-out, no fan, "
+               "sizes not resampled); add sizes before trusting it."),
+    (lambda r: bool(np.any(r.n_dropped > 0)),
+     lambda r: f"dropped diverged seeds (NaN/inf or blown up at the end): "
+               f"{r.n_dropped.tolist()} per size."),
+    (lambda r: r.decay is False,
+     lambda r: "no learning-rate decay: expect collapse at the noise floor (Delta ~ "
+               "sigma), not supercollapse; decay the learning rate to zero to test the "
+               "recipe sharply."),
+    (lambda r: r.decay is None,
+     lambda r: "learning-rate schedule unknown: supercollapse needs a decaying schedule."),
+    (lambda r: r.verdict == "borderline",
+     lambda r: f"the ladder sits within the error bars of the thresholds "
+               f"(Delta < sigma on {r.supercollapse_frac:.0%} of the range for supercollapse, "
+               f"median Delta/sigma {r.broken_ratio:g} for broken): no hard label. More seeds "
+               "narrow the intervals; a wider ladder sharpens the test."),
+    (lambda r: r.outlier_flagged and r.summary_without_outlier is not None,
+     lambda r: f"{r.labels[r.outlier]} deviates most: without it Delta falls by "
+               f"{100 * r.loo_gain[r.outlier]:.0f}% and Delta < sigma on "
+               f"{100 * r.summary_without_outlier.frac_below:.0f}% of the range. Check that "
+               "size: is its horizon inside the range where the horizon law was fitted, was it "
+               "trained long enough, did its learning rate transfer?"),
+    (lambda r: True, lambda r: r.symptom_notes),
+    (lambda r: r.horizon is not None and r.horizon.fan, _fan_note),
+    (lambda r: r.horizon is not None and r.horizon.refit_agrees is not None,
+     lambda r: f"horizon law refitted from the constant-rate runs: 1 + gamma = "
+               f"{1 + r.horizon.refit.gamma:.3f} [{r.horizon.refit_interval[0]:.3f}, "
+               f"{r.horizon.refit_interval[1]:.3f}] (seed bootstrap), against "
+               f"{r.horizon.exponent_used:.3f} used by the ladder: "
+               + ("consistent." if r.horizon.refit_agrees else
+                  f"change the exponent by "
+                  f"{1 + r.horizon.refit.gamma - r.horizon.exponent_used:+.3f}.")),
+    (lambda r: (r.verdict in ("collapse", "broken", "borderline") and not r.symptoms
+                and not (r.horizon and r.horizon.fan)),
+     lambda r: [
+         "check the horizon law c*(P) = kappa P^(1+gamma): refit it from constant-rate runs; "
+         "an exponent off by 10% fans the curves out (more so on a wide ladder);",
+         "check µP: per-layer learning rates must scale with width (frozen rates break "
+         "collapse);",
+         "check the base learning rate: too high (noisy, unstable large models) or too low "
+         "(under-trained) both break collapse;"]),
+    (lambda r: r.verdict != "unknown" and _l0_range(r)[1] - _l0_range(r)[0] > 0.2,
+     lambda r: "L0 matters: Delta < sigma on {:.0f}-{:.0f}% of the range for L0 in "
+               "[{:.3g}, {:.3g}]; pin L0 down (task knowledge, or a fit of the frontier's end "
+               "points).".format(100 * _l0_range(r)[0], 100 * _l0_range(r)[1],
+                                 *_l0_range(r)[2:])),
+    (lambda r: r.verdict != "unknown" and _l0_range(r)[1] - _l0_range(r)[0] <= 0.2,
+     lambda r: "L0 is not critical: L0 in [{:.3g}, {:.3g}] gives Delta < sigma on "
+               "{:.0f}-{:.0f}% of the range.".format(*_l0_range(r)[2:], 100 * _l0_range(r)[0],
+                                                     100 * _l0_range(r)[1])),
+)
+
+
+def scaling_notes(report: ScalingReport) -> tuple[str, ...]:
+    """The findings and what to do: the messages of ``NOTES`` whose condition holds."""
+    out: list[str] = []
+    for condition, message in NOTES:
+        if condition(report):
+            m = message(report)
+            out += [m] if isinstance(m, str) else list(m)
+    return tuple(out)
+
+
 def check_scaling(
-    ladder: Sequence | Mapping,
+    ladder: LadderLike,
     *,
     L0: float = 0.0,
     c_star: ArrayLike | None = None,
     x_range: tuple[float, float] = (0.2, 1.0),
-    sizes: ArrayLike | None = None,
-    labels: Sequence[str] | None = None,
-    decay: bool | None = None,
-    constant_runs: Any = None,
+    constant_runs: Ladder | None = None,
     supercollapse_frac: float = 0.75,
     broken_ratio: float = 1.5,
     outlier_gain: float = 0.25,
@@ -687,23 +708,18 @@ def check_scaling(
     """Does a ladder of runs supercollapse, how sure is that, and what should change?
 
     Args:
-        ladder: a list of ``RunResult`` (one per size; sizes, labels and whether the learning
-            rate decayed are read from them); or a list of ``(compute, losses)`` pairs, one per
-            size, ``losses`` of shape ``(n_seeds, n_points)`` (the format of
-            :func:`supercollapse.results.ladder_curves`); or a dict ``{size: (compute,
-            losses)}``. Each size trained to its horizon. Logs are cleaned as
-            :func:`~supercollapse.analysis.frontier.clean_curve` says (repeated compute points
-            merged, isolated NaN evaluations dropped, diverged seeds dropped), and the report
-            says what was done.
+        ladder: a :class:`~supercollapse.analysis.ladder.Ladder`
+            (:func:`supercollapse.results.to_ladder` of stored runs: sizes, labels and whether
+            the learning rate decayed come with it), or its ``(compute, losses)`` pairs. Each
+            size trained to its horizon. Logs are cleaned as
+            :func:`~supercollapse.analysis.frontier.clean_curve` says, and the report says
+            what was done.
         L0: irreducible loss (0 for a realisable task; else see
             :func:`~supercollapse.analysis.collapse.fit_irreducible_loss`).
         c_star: per-size horizon; ``None`` takes each curve's last point.
         x_range: range of normalised compute ``x`` that is summarised.
-        sizes, labels: parameter counts and names per size (list of pairs only).
-        decay: whether the learning rate decayed (pairs only; ``None`` = not known).
-        constant_runs: constant-learning-rate runs of several sizes (``RunResult`` list or
-            ``{size: (compute, losses)}``), if any: the two-term model that reads the fan is
-            fitted to them, and the horizon law refitted from them.
+        constant_runs: a ladder of constant-learning-rate runs, if any: the two-term model
+            that reads the fan is fitted to it, and the horizon law refitted from it.
         supercollapse_frac: ``frac_below`` needed for ``"supercollapse"``.
         broken_ratio: ``median(Delta/sigma)`` above which the verdict is ``"broken"``.
         outlier_gain: leave-one-out gain above which the most deviating size is flagged.
@@ -727,15 +743,19 @@ def check_scaling(
     ...     R = R * (1 + 0.004 * rng.standard_normal((4, x.size)))
     ...     return x * p ** 1.9, 0.1 * p ** -0.3 * R         # compute, loss (L0 = 0)
     >>> good = [size(p) for p in (1e5, 2e5, 4e5, 8e5)]
-    >>> check_scaling(good, decay=True, n_bootstrap=100).verdict
+    >>> check_scaling(Ladder(good, decay=True), n_bootstrap=100).verdict
     'supercollapse'
-    >>> bad = check_scaling(good[:2] + [size(4e5, bend=0.3)] + good[3:], decay=True,
+    >>> bad = check_scaling(Ladder(good[:2] + [size(4e5, bend=0.3)] + good[3:], decay=True),
     ...                     n_bootstrap=100)
     >>> bad.verdict, bad.outlier, bad.outlier_flagged
     ('broken', 2, True)
     """
-    curves_in, seeds_in, sizes_a, labels_t, decay = _as_ladder(ladder, sizes, labels, decay)
+    ladder = as_ladder(ladder)
+    curves_in, sizes_a, labels_t, decay = list(ladder), ladder.sizes, ladder.labels, ladder.decay
+    seeds_in = [L.shape[0] for L in ladder.losses]
     n = len(curves_in)
+    if n < 2:
+        raise ValueError(f"need at least 2 model sizes, got {n}")
     lo, hi = float(x_range[0]), float(x_range[1])
     if not 0 < lo < hi <= 1:
         raise ValueError("x_range must satisfy 0 < lo < hi <= 1")
@@ -760,7 +780,7 @@ def check_scaling(
     summ = _summary(res, (lo, hi))
     n_seeds = res.n_seeds
     n_dropped = np.asarray(seeds_in, dtype=np.int64) - n_seeds
-    sel = (res.x >= lo) & (res.x <= hi) & (res.x < 1 - 1e-9)
+    sel = x_range_mask(res.x, lo, hi)
 
     # Which size deviates most: leave each out in turn.
     loo = np.full(n, np.nan)
@@ -828,108 +848,11 @@ def check_scaling(
     symptoms, symptom_notes = ((), []) if not enough else _symptoms(
         res, sizes_a, labels_t, dev, sigma_size, n_dropped)
 
-    notes = []
-    if np.any(n_merged > 0):
-        notes.append(f"merged repeated compute points (an evaluation logged twice; losses "
-                     f"averaged): {n_merged.tolist()} per size.")
-    if np.any(n_pts > 0):
-        notes.append(f"dropped evaluations with an isolated NaN/inf: {n_pts.tolist()} per size.")
-    if not seeds_ok:
-        notes.append("fewer than 2 seeds for some size: no noise floor sigma, no verdict. "
-                     "Train at least 2 (better 3-5) seeds per size.")
-    elif noise_free:
-        notes.append(f"no seed noise: cannot judge. The seeds of {', '.join(noise_free)} are "
-                     "identical (sigma = 0): are they really different seeds (initialisation "
-                     "and data order)?")
-    elif np.any(n_seeds < 3):
-        notes.append("only 2 seeds for some size: sigma is a rough estimate and, as a population "
-                     "standard deviation, biased low (about 40% for 2 seeds), which makes the "
-                     "test conservative; 3-5 seeds are better.")
-    if n == 2:
-        notes.append("only 2 sizes: the verdict rests on one pair (no leave-one-out, no fan, "
-                     "sizes not resampled); add sizes before trusting it.")
-    if np.any(n_dropped > 0):
-        notes.append(f"dropped diverged seeds (NaN/inf or blown up at the end): "
-                     f"{n_dropped.tolist()} per size.")
-    if decay is False:
-        notes.append("no learning-rate decay: expect collapse at the noise floor (Delta ~ "
-                     "sigma), not supercollapse; decay the learning rate to zero to test the "
-                     "recipe sharply.")
-    elif decay is None:
-        notes.append("learning-rate schedule unknown: supercollapse needs a decaying schedule.")
-    if verdict == "borderline":
-        notes.append(f"the ladder sits within the error bars of the thresholds "
-                     f"(Delta < sigma on {supercollapse_frac:.0%} of the range for supercollapse, "
-                     f"median Delta/sigma {broken_ratio:g} for broken): no hard label. More seeds "
-                     "narrow the intervals; a wider ladder sharpens the test.")
-    if flagged:
-        assert without is not None
-        notes.append(f"{labels_t[out]} deviates most: without it Delta falls by "
-                     f"{100 * gain[out]:.0f}% and Delta < sigma on "
-                     f"{100 * without.frac_below:.0f}% of the range. Check that size: is its "
-                     "horizon inside the range where the horizon law was fitted, was it "
-                     "trained long enough, did its learning rate transfer?")
-    notes += symptom_notes
     h = horizon
-    refit_ok = None  # does the refitted horizon law agree with the ladder's exponent?
-    if h is not None and h.refit is not None and h.refit_interval is not None:
-        rlo, rhi = h.refit_interval
-        refit_ok = bool(rlo <= h.exponent_used <= rhi)
-    if h is not None and h.fan:
-        line = (f"the offsets fan with size (slope {100 * h.slope.value:+.2f}% per e-fold of size, "
-                f"{100 * confidence:.0f}% interval [{100 * h.slope.lo:+.2f}, "
-                f"{100 * h.slope.hi:+.2f}])")
-        line += (": a size-dependent error, even though the ladder supercollapses. "
-                 if verdict == "supercollapse" else ". ")
-        if symptoms:
-            line += "With the symptoms above it is not read as a horizon error."
-        elif decay is False:
-            line += ("Without learning-rate decay it is not read as a horizon error (a "
-                     "constant-rate ladder on the right horizon can fan too).")
-        elif refit_ok:
-            line += ("The horizon law refitted from the constant-rate runs agrees with the "
-                     "ladder's exponent, so the fan points elsewhere: ")
-            if h.slope.value > 0:
-                symptoms = (*symptoms, "lr_too_low")
-                line += ("larger models sit above the mean, under-trained: a learning rate too "
-                         "low (raise the base rate; it should transfer by µP).")
-            else:
-                line += "check that the learning rate transfers across sizes (µP)."
-        else:
-            line += (f"Read as a horizon error (two-term theory, mu = {h.mu:.3g}, nu = "
-                     f"{h.nu:.3g} from {h.source}): the exponent 1 + gamma = "
-                     f"{h.exponent_used:.3f} of the ladder is off by {h.error.value:+.3f} "
-                     f"[{h.error.lo:+.3f}, {h.error.hi:+.3f}]; use {h.suggested.value:.3f} "
-                     f"[{h.suggested.lo:.3f}, {h.suggested.hi:.3f}].")
-            if h.slope.value > 0 and refit_ok is None:
-                line += (" A learning rate that is too low gives a fan of the same sign (larger "
-                         "models under-trained): constant-rate runs would tell them apart.")
-        notes.append(line)
-    if h is not None and h.refit is not None and h.refit_interval is not None:
-        e, (rlo, rhi) = 1 + h.refit.gamma, h.refit_interval
-        notes.append(f"horizon law refitted from the constant-rate runs: 1 + gamma = {e:.3f} "
-                     f"[{rlo:.3f}, {rhi:.3f}] (seed bootstrap), against {h.exponent_used:.3f} "
-                     "used by the ladder: "
-                     + ("consistent." if refit_ok else
-                        f"change the exponent by {e - h.exponent_used:+.3f}."))
-    if verdict in ("collapse", "broken", "borderline") and not symptoms and not (h and h.fan):
-        notes += [
-            "check the horizon law c*(P) = kappa P^(1+gamma): refit it from constant-rate runs; "
-            "an exponent off by 10% fans the curves out (more so on a wide ladder);",
-            "check µP: per-layer learning rates must scale with width (frozen rates break "
-            "collapse);",
-            "check the base learning rate: too high (noisy, unstable large models) or too low "
-            "(under-trained) both break collapse;",
-        ]
-    fracs = list(l0s.values())
-    if enough and max(fracs) - min(fracs) > 0.2:
-        notes.append(f"L0 matters: Delta < sigma on {100 * min(fracs):.0f}-{100 * max(fracs):.0f}% "
-                     f"of the range for L0 in [{min(l0s):.3g}, {max(l0s):.3g}]; "
-                     "pin L0 down (task knowledge, or a fit of the frontier's end points).")
-    elif enough:
-        notes.append(f"L0 is not critical: L0 in [{min(l0s):.3g}, {max(l0s):.3g}] gives "
-                     f"Delta < sigma on {100 * min(fracs):.0f}-{100 * max(fracs):.0f}% of the range.")
-    return ScalingReport(
+    if (h is not None and h.fan and not symptoms and decay is not False and h.refit_agrees
+            and h.slope.value > 0):
+        symptoms = (*symptoms, "lr_too_low")
+    report = ScalingReport(
         verdict=verdict, point_verdict=point_verdict, verdict_prob=prob, confidence=confidence,
         summary=summ, frac_below=frac_e, median_ratio=ratio_e, result=res,
         x_band=res.x[sel], delta_band=delta_band, sigma_band=sigma_band, labels=labels_t,
@@ -938,5 +861,7 @@ def check_scaling(
         deviation_hi=dev_hi, sigma_size=sigma_size, horizon=horizon, symptoms=symptoms,
         loo_delta=loo, loo_gain=gain, outlier=out, outlier_flagged=flagged,
         summary_without_outlier=without, l0_sensitivity=l0s, L0=float(L0), x_range=(lo, hi),
-        n_bootstrap=int(n_bootstrap), notes=tuple(notes),
+        n_bootstrap=int(n_bootstrap), supercollapse_frac=supercollapse_frac,
+        broken_ratio=broken_ratio, symptom_notes=tuple(symptom_notes),
     )
+    return dataclasses.replace(report, notes=scaling_notes(report))

@@ -51,13 +51,13 @@ at the first ``x`` where ``|z| > threshold`` at ``persist`` consecutive evaluati
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .collapse import collapse_metrics
+from .ladder import LadderLike
 
 __all__ = [
     "DeviationScore",
@@ -68,9 +68,6 @@ __all__ = [
     "predict_final_loss",
     "universal_curve",
 ]
-
-Curves = Sequence[tuple[ArrayLike, ArrayLike]]
-
 
 @dataclass(frozen=True)
 class UniversalCurve:
@@ -142,7 +139,7 @@ def _rms_ladder(dev: NDArray[np.float64]) -> NDArray[np.float64] | float:
 
 
 def universal_curve(
-    curves: Curves, c_star: ArrayLike | None, L0: float, *, x: ArrayLike | None = None,
+    curves: LadderLike, c_star: ArrayLike | None, L0: float, *, x: ArrayLike | None = None,
     n_x: int = 256,
 ) -> UniversalCurve:
     """The universal curve ``l_u(x)`` of a collapsed ladder and its spread ``s(x)``.

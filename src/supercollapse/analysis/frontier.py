@@ -15,11 +15,13 @@ runs into the edge of the data are censored and left out of the fit).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from .ladder import Ladder, as_ladder
 
 __all__ = [
     "CleanCurve",
@@ -35,7 +37,6 @@ __all__ = [
     "local_horizon_exponents",
 ]
 
-Curves = Mapping[float, tuple[ArrayLike, ArrayLike]] | Sequence[tuple[float, ArrayLike, ArrayLike]]
 
 
 @dataclass(frozen=True)
@@ -217,49 +218,37 @@ def _clean_curve(
     return cc.compute, cc.losses
 
 
-def _as_curves(
-    curves: Curves, *, average: bool = True
+def _sized_curves(
+    ladder: Ladder | Mapping, *, average: bool = True
 ) -> list[tuple[float, NDArray[np.float64], NDArray[np.float64]]]:
-    """Validate and normalise the input to ``[(p, c, L)]`` sorted by ``p``.
-
-    Each curve is cleaned by :func:`clean_curve` (points at ``c = 0`` dropped, repeated compute
-    points merged, diverged seeds and isolated NaN evaluations dropped); 2-D losses
-    ``(n_seeds, n_points)`` are then seed-averaged (``average=True``) or returned as 2-D arrays.
-    """
-    items = list(curves.items()) if isinstance(curves, Mapping) else list(curves)
-    if len(items) < 2:
-        raise ValueError(f"need curves for at least 2 model sizes, got {len(items)}")
+    """``[(p, c, L)]`` of a ladder with known sizes, sorted by ``p``, each curve cleaned by
+    :func:`clean_curve` and (``average``) seed-averaged."""
+    ladder = as_ladder(ladder)
+    if len(ladder) < 2:
+        raise ValueError(f"need curves for at least 2 model sizes, got {len(ladder)}")
+    if not ladder.sizes_known():
+        raise ValueError(f"the ladder's sizes must be positive parameter counts, got "
+                         f"{ladder.sizes.tolist()}")
     out = []
-    for item in items:
-        if isinstance(curves, Mapping):
-            p, (c, L) = item
-        else:
-            if len(item) != 3:
-                raise ValueError("each curve must be a (p, compute, loss) triple")
-            p, c, L = item
-        if not p > 0:
-            raise ValueError(f"model size must be positive, got {p}")
-        c, L = _clean_curve(f"size {p}", c, L, sort=True)
+    for p, (c, L) in zip(ladder.sizes, ladder, strict=True):
+        c, L = _clean_curve(f"size {p:g}", c, L, sort=True)
         if np.any(L <= 0):
-            raise ValueError(f"size {p}: loss must be strictly positive")
-        if average:
-            L = L.mean(axis=0)
-        out.append((float(p), c, L))
-    if len(out) < 2:
-        raise ValueError(f"need curves for at least 2 model sizes, got {len(out)}")
+            raise ValueError(f"size {p:g}: loss must be strictly positive")
+        out.append((float(p), c, L.mean(axis=0) if average else L))
     out.sort(key=lambda t: t[0])
     if len({p for p, _, _ in out}) != len(out):
         raise ValueError("model sizes must be distinct")
     return out
 
 
-def compute_frontier(curves: Curves, *, n_grid: int = 400, method: str = "midpoint") -> Frontier:
+def compute_frontier(ladder: Ladder | Mapping, *, n_grid: int = 400,
+                     method: str = "midpoint") -> Frontier:
     """Lower envelope ``L*(c) = min_p L(c, p)`` and the compute ``c*(p)`` where each size is optimal.
 
     Each curve is interpolated linearly in ``(log c, log L)`` onto a common log-spaced grid
     spanning all curves; outside a curve's own compute range that size is absent.
-    ``curves`` maps each size ``p`` to ``(compute, loss)`` (or is a list of ``(p, compute,
-    loss)``), every size on its own, possibly irregular, compute grid. 2-D losses
+    ``ladder``: a :class:`~supercollapse.analysis.ladder.Ladder` with its sizes (or
+    ``{p: (compute, loss)}``), every size on its own, possibly irregular, compute grid. 2-D losses
     ``(n_seeds, n_points)`` are seed-averaged first, after :func:`clean_curve` (diverged seeds,
     isolated NaN evaluations and points at ``c = 0`` dropped, repeated compute points merged).
 
@@ -288,7 +277,7 @@ def compute_frontier(curves: Curves, *, n_grid: int = 400, method: str = "midpoi
         raise ValueError(f"method must be 'midpoint' or 'isoflop', got {method!r}")
     if n_grid < 10:
         raise ValueError("n_grid must be at least 10")
-    cv = _as_curves(curves)
+    cv = _sized_curves(ladder)
     sizes = np.array([p for p, _, _ in cv])
     lo = min(c[0] for _, c, _ in cv)
     hi = max(c[-1] for _, c, _ in cv)
@@ -491,7 +480,7 @@ class HorizonBootstrap:
 
 
 def bootstrap_horizon_law(
-    curves: Curves, *, n_bootstrap: int = 200, seed: int = 0, n_grid: int = 400,
+    ladder: Ladder | Mapping, *, n_bootstrap: int = 200, seed: int = 0, n_grid: int = 400,
     method: str = "midpoint",
 ) -> HorizonBootstrap:
     """Uncertainty of ``c*(p) = kappa p^(1+gamma)`` from the seed-to-seed noise of the curves.
@@ -514,13 +503,14 @@ def bootstrap_horizon_law(
     """
     if n_bootstrap < 2:
         raise ValueError("n_bootstrap must be at least 2")
-    cv = _as_curves(curves, average=False)
+    cv = _sized_curves(ladder, average=False)
     if max(L.shape[0] for _, _, L in cv) < 2:
         raise ValueError("need 2-D losses with at least 2 seeds to bootstrap over seeds")
     rng = np.random.default_rng(seed)
     g, lk, failed = [], [], 0
     for _ in range(n_bootstrap):
-        draw = [(p, c, L[rng.integers(0, L.shape[0], L.shape[0])].mean(axis=0)) for p, c, L in cv]
+        draw = Ladder([(c, L[rng.integers(0, L.shape[0], L.shape[0])].mean(axis=0))
+                       for _, c, L in cv], sizes=[p for p, _, _ in cv])
         try:
             law = fit_horizon_law(compute_frontier(draw, n_grid=n_grid, method=method))
         except ValueError:

@@ -61,6 +61,7 @@ from .collapse import (
     summarize_collapse,
     x_average,
 )
+from .ladder import LadderLike
 
 __all__ = [
     "SEED_PROTOCOLS",
@@ -71,9 +72,6 @@ __all__ = [
     "sigma_bias",
     "subsample_seeds",
 ]
-
-Curves = Sequence[tuple[ArrayLike, ArrayLike]]
-
 
 def c4(n: int) -> float:
     r"""Bias of the sample standard deviation of ``n`` normal draws: :math:`E[s] = c_4(n)\sigma`.
@@ -106,7 +104,7 @@ def sigma_bias(n_seeds: int, *, ddof: int = 0, n_sizes: int = 1) -> float:
     return c4(int(n_sizes * (n_seeds - 1) + 1)) * math.sqrt((n_seeds - 1) / (n_seeds - ddof))
 
 
-def subsample_seeds(curves: Curves, seeds: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+def subsample_seeds(curves: LadderLike, seeds: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
     """The ladder with only the seeds at positions ``seeds`` (the same positions at every size).
 
     >>> c = np.arange(1.0, 4.0)
@@ -202,7 +200,7 @@ class LikeForLike:
 
 
 def compare_ladders(
-    ladders: Mapping[str, Curves],
+    ladders: Mapping[str, LadderLike],
     protocols: Mapping[str, str] | str,
     *,
     n_seeds: int | None = None,
