@@ -116,3 +116,53 @@ def test_summary_recurses_into_sub_folders(tmp_path, capsys):
     assert main(["summary", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.count("2 runs in") == 2  # one block per folder
+
+
+def test_help_is_fast_and_imports_no_jax():
+    import subprocess
+    import sys
+
+    code = ("import sys, time; t = time.time(); from supercollapse.__main__ import build_parser; "
+            "build_parser().format_help(); "
+            "print(sorted(m for m in ('jax', 'flax', 'optax') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_every_argument_has_help_and_every_scale_lists_its_sweeps(capsys):
+    from supercollapse.__main__ import build_parser
+    from supercollapse.train.experiments import SCALES
+
+    parser = build_parser()
+    for name, sub in parser._subparsers._group_actions[0].choices.items():
+        assert all(a.help for a in sub._actions), name
+    with pytest.raises(SystemExit):
+        main(["sweep", "--help"])
+    out = capsys.readouterr().out
+    assert all(f"  {s} " in out for s in SCALES) and "sweeps: horizon" in out
+
+
+def test_reproduce_on_another_device_kind_reports_the_verdict(tmp_path, capsys):
+    """A rerun outside the seed-spread tolerance on another device kind passes when the
+    verdict of its ladder is unchanged, and says so; on the same device kind it fails."""
+    import json
+
+    from supercollapse.results import load_run
+    from supercollapse.train.engine import train
+
+    cfgs = [TrainConfig(**TINY, seeds=(0, 1, 2), schedule="linear").replace(width=w)
+            for w in (8, 16)]
+    paths = [save_run(train(c), run_path(tmp_path, c)) for c in cfgs]
+    stored = load_run(paths[1])
+    stored.curves["test_loss"] = stored.curves["test_loss"] * (1 + 1e-3)  # about 0.5 sigma
+    save_run(stored, paths[1])
+    assert main(["reproduce", str(paths[1]), "--sigma-tol", "0.01"]) == 1  # same device kind
+    capsys.readouterr()
+    stored.meta["device_kind"] = "another GPU"
+    save_run(stored, paths[1])
+    log = tmp_path / "log.jsonl"
+    assert main(["reproduce", str(paths[1]), "--sigma-tol", "0.01", "--log", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "another device kind; the verdict of" in out and "is unchanged" in out, out
+    rec = json.loads(log.read_text())
+    assert rec["passed"] and rec["verdicts"]["same"] and len(rec["verdicts"]["frac_below"]) == 2

@@ -160,7 +160,7 @@ def test_sweep_time_limit_leaves_the_rest_for_later(tmp_path, monkeypatch):
     report = sweep.run_sweep(cfgs, tmp_path, max_minutes=0.0, progress=False)
     assert report.done == [] and report.remaining == [c.run_id() for c in cfgs]
     assert not report.complete and "resume" in report.summary()
-    with pytest.raises(ValueError, match="duplicate"):
+    with pytest.raises(ValueError, match="identical configs"):
         sweep.run_sweep([cfgs[0], cfgs[0].replace(tags={"x": 1})], tmp_path, progress=False)
 
 

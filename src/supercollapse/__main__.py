@@ -22,14 +22,12 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 from pathlib import Path
 
-import numpy as np
-
 from .results import ResultsError, load_ladders, load_runs, run_files, to_ladder
-from .tasks.tokens import TokenDataError
 from .train.config import ConfigError
-from .train.experiments import EXPERIMENTS, SCALES, Law
+from .train.experiments import EXPERIMENTS, SCALE_HELP, SCALES, Law, sweeps_at
 
 
 class InputError(ValueError):
@@ -62,25 +60,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if len({c.run_id() for c in configs}) < len(configs):
             raise ConfigError(f"--set {' '.join(args.set)} makes runs of the sweep identical; "
                               "override only fields that leave every run distinct")
-    from .train.sweep import estimated_seconds, group_flops, run_sweep, shard_configs
+    from .train.sweep import plan, run_sweep
 
     shard = _shard(args.shard) if args.shard else None
     if args.dry_run:
-        from .train.engine import plan_groups, total_steps
-
-        mine = shard_configs(configs, *shard) if shard else list(configs)
-        total, minutes = 0.0, []
-        for g in plan_groups(mine):
-            group = [mine[i] for i in g]
-            flops = group_flops(group)
-            total += flops
-            minutes.append(estimated_seconds(group) / 60)
-            variants = ", ".join(sorted({c.tags.get("variant", "") for c in group}))
-            print(f"width {group[0].width:5d}  {total_steps(group[0]):8d} steps  "
-                  f"{len(group):3d} run(s)  {flops:.2e} FLOPs  ~{minutes[-1]:5.1f} H100-min  "
-                  f"{variants}")
-        print(f"{len(mine)} run(s), {total:.3g} model FLOPs in all; estimated {sum(minutes):.1f} "
-              f"H100-minutes alone on one GPU, the longest group {max(minutes, default=0):.1f} "
+        groups = plan(configs, shard)
+        for g in groups:
+            print(f"width {g.configs[0].width:5d}  {g.steps:8d} steps  {len(g.configs):3d} run(s)  "
+                  f"{g.flops:.2e} FLOPs  ~{g.seconds / 60:5.1f} H100-min  {', '.join(g.variants)}")
+        minutes = [g.seconds / 60 for g in groups]
+        print(f"{sum(len(g.configs) for g in groups)} run(s), {sum(g.flops for g in groups):.3g} "
+              f"model FLOPs in all; estimated {sum(minutes):.1f} H100-minutes alone on one GPU, "
+              f"the longest group {max(minutes, default=0):.1f} "
               "(supercollapse.train.sweep.estimated_seconds)")
         return 0
     report = run_sweep(configs, args.out, max_minutes=args.max_minutes,
@@ -172,24 +163,6 @@ def deterministic_gpu_ops() -> None:
         os.environ["XLA_FLAGS"] = f"{flags} {flag}".strip()
 
 
-def _stored_files(paths: list[str], sample: int | None, seed: int) -> list[Path]:
-    """Run files named directly or found in directories; optionally a random sample of them."""
-    files: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            files += run_files(p, recursive=True)
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise ResultsError(f"{p}: no such run file or results directory")
-    if not files:
-        raise ResultsError(f"no run files (.npz) in {' '.join(paths)}")
-    if sample is not None and sample < len(files):
-        pick = np.random.default_rng(seed).choice(len(files), size=sample, replace=False)
-        files = [files[i] for i in sorted(pick)]
-    return files
-
-
 def _shard(text: str) -> tuple[int, int]:
     """``"I/N"`` -> ``(I, N)``: shard I of N (N processes, e.g. one per GPU)."""
     try:
@@ -201,94 +174,14 @@ def _shard(text: str) -> tuple[int, int]:
     return index, count
 
 
-def _program_of(run) -> tuple[str, ...]:
-    """The run ids trained in one program with ``run`` (itself alone if none are recorded)."""
-    return tuple(run.meta.get("program", {}).get("run_ids", [run.config.run_id()]))
-
-
-def _deal_programs(files: list[Path], index: int, count: int) -> list[Path]:
-    """The files of shard ``index`` of ``count``: whole programs (the runs trained together),
-    dealt by :func:`~supercollapse.train.sweep.deal` on the stored programs' wall times."""
-    from .results import load_run
-    from .train.sweep import deal
-
-    programs: dict[tuple[str, ...], list[Path]] = {}
-    cost: dict[tuple[str, ...], float] = {}
-    for f in files:
-        run = load_run(f)
-        key = (str(Path(f).parent), *_program_of(run))
-        programs.setdefault(key, []).append(f)
-        cost[key] = float(run.meta.get("program", {}).get("wall_seconds")
-                          or run.meta.get("wall_seconds") or 0.0)
-    keys = sorted(programs)
-    shards = deal([cost[k] for k in keys], count)
-    return sorted(f for k, s in zip(keys, shards, strict=True) if s == index for f in programs[k])
-
-
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    """Retrain stored runs from their own configs and compare the curves.
+    from .train.reproduce import deal_programs, reproduce, stored_files
 
-    With ``--log FILE`` every compared run appends one JSON line to FILE as soon as it is
-    compared, and runs already in FILE are not retrained: a killed check resumes.
-    """
-    import json
-    import time
-
-    from .results import compare_curves, load_run
-    from .train.engine import train_many
-
-    files = _stored_files(args.paths, args.sample, args.seed)
+    files = stored_files(args.paths, args.sample, args.seed)
     if args.shard:
-        files = _deal_programs(files, *_shard(args.shard))
-    log = Path(args.log) if args.log else None
-    done: dict[str, dict] = {}
-    if log is not None and log.exists():
-        for n, line in enumerate(log.read_text(encoding="utf8").splitlines(), 1):
-            try:
-                rec = json.loads(line)
-                done[rec["path"]] = rec
-            except (json.JSONDecodeError, KeyError, TypeError):
-                print(f"{log}:{n}: ignoring an unreadable line (a write cut short?)")
-    failed = 0
-    t0 = time.time()
-    retrained: dict[tuple[str, ...], list] = {}
-    for path in files:
-        if str(path) in done:
-            failed += not done[str(path)]["passed"]
-            print(f"{path}: {'passed' if done[str(path)]['passed'] else 'FAILED'} "
-                  f"(from {log})")
-            continue
-        stored = load_run(path)
-        # a run trained in one program with others is retrained with the same group (its
-        # sibling files), which is what makes the comparison bit for bit
-        group = _program_of(stored)
-        if group not in retrained:
-            configs = [stored.config if i == stored.config.run_id()
-                       else load_run(Path(path).parent / f"{i}.npz").config for i in group]
-            retrained[group] = train_many(configs)
-        fresh = retrained[group][group.index(stored.config.run_id())]
-        ok = True
-        rec = {"path": str(path), "stored_on": stored.meta.get("device_kind"),
-               "rerun_on": fresh.meta.get("device_kind"),
-               "xla_flags": fresh.meta.get("xla_flags"), "curves": {}}
-        for key in ("train_loss", "test_loss"):
-            c = compare_curves(stored.curves[key], fresh.curves[key], key)
-            ok &= c.passes(args.rtol, args.sigma_tol)
-            rec["curves"][key] = {"bitwise": c.bitwise, "max_rel": c.max_rel,
-                                  "max_sigma": c.max_sigma}
-            print(f"{path}: {key} {'bitwise equal' if c.bitwise else 'differs'}; max relative "
-                  f"difference {c.max_rel:.2e}, max {c.max_sigma:.3f} seed spreads "
-                  f"(stored on {stored.meta.get('device_kind')}, now on "
-                  f"{fresh.meta.get('device_kind')})")
-        failed += not ok
-        if log is not None:
-            rec["passed"] = bool(ok)
-            with open(log, "a", encoding="utf8") as f:  # one whole line per run
-                f.write(json.dumps(rec) + "\n")
-    verdict = "reproduced" if not failed else f"NOT reproduced ({failed} of {len(files)} runs)"
-    print(f"{verdict}: {len(files)} run(s) in {time.time() - t0:.0f} s; criterion: bitwise, or "
-          f"within {args.sigma_tol:g} seed spreads at every evaluation (rtol={args.rtol:g} "
-          "for single-seed runs)")
+        files = deal_programs(files, *_shard(args.shard))
+    failed = reproduce(files, rtol=args.rtol, sigma_tol=args.sigma_tol,
+                       log=Path(args.log) if args.log else None)
     return 0 if not failed else 1
 
 
@@ -320,21 +213,35 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _first_sentence(doc: str | None) -> str:
+    text = " ".join((doc or "").split("\n\n")[0].split())
+    return text.split(". ")[0].rstrip(".") + "."
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line's parser (also used by the tests to check documented commands)."""
     ap = argparse.ArgumentParser(prog="python -m supercollapse", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
-    sw = sub.add_parser("sweep", help="run a named sweep (resumable)")
-    sw.add_argument("name", choices=sorted(EXPERIMENTS))
-    sw.add_argument("--scale", choices=sorted(SCALES), default="quick")
+    sweeps = "\n".join(textwrap.fill(f"{k:10s} {_first_sentence(f.__doc__)}", 88,
+                                      initial_indent="  ", subsequent_indent=" " * 13)
+                        for k, f in sorted(EXPERIMENTS.items()))
+    scales = "\n".join(f"  {k:15s} {SCALE_HELP.get(k, '')}\n  {'':15s} sweeps: "
+                        f"{', '.join(sweeps_at(k))}" for k in sorted(SCALES))
+    sw = sub.add_parser("sweep", help="run a named sweep (resumable)",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog=f"sweeps:\n{sweeps}\n\nscales:\n{scales}")
+    sw.add_argument("name", choices=sorted(EXPERIMENTS), help="the sweep (listed below)")
+    sw.add_argument("--scale", choices=sorted(SCALES), default="quick",
+                    help="model, task and ladder (listed below; default quick)")
     sw.add_argument("--out", required=True, help="results directory")
-    sw.add_argument("--law", help="horizon law JSON (from fit-horizon)")
+    sw.add_argument("--law", help="horizon law JSON (from fit-horizon); every sweep but "
+                                  "horizon needs one")
     sw.add_argument("--max-minutes", type=float, default=None,
                     help="start no new run after this many minutes")
     sw.add_argument("--set", nargs="*", metavar="FIELD=VALUE",
                     help="override config fields of every run")
-    sw.add_argument("--no-progress", action="store_true")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bars")
     sw.add_argument("--shard", metavar="I/N",
                     help="train only shard I of N (one process per GPU, same --out)")
     sw.add_argument("--dry-run", action="store_true",
@@ -343,11 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="on GPU, keep XLA's faster non-deterministic reductions")
     sw.set_defaults(fn=cmd_sweep)
     fh = sub.add_parser("fit-horizon", help="fit c*(P) = kappa P^(1+gamma) from a sweep")
-    fh.add_argument("runs")
-    fh.add_argument("--out", required=True)
+    fh.add_argument("runs", help="results directory of a horizon sweep (constant rates)")
+    fh.add_argument("--out", required=True, help="law JSON to write (its folder must exist)")
     fh.set_defaults(fn=cmd_fit_horizon)
-    sm = sub.add_parser("summary", help="one line per run of a results directory")
-    sm.add_argument("runs")
+    sm = sub.add_parser("summary", help="one line per run of a results directory and its "
+                                        "sub-folders")
+    sm.add_argument("runs", help="results directory")
     sm.set_defaults(fn=cmd_summary)
     vd = sub.add_parser("verdicts", help="Delta < sigma per variant of scheduled sweeps "
                                          "(the Key numbers table of results/README.md)")
@@ -375,17 +283,19 @@ def build_parser() -> argparse.ArgumentParser:
                          "skipped (resume)")
     rp.set_defaults(fn=cmd_reproduce)
     mi = sub.add_parser("migrate-ids", help="rename run files to their configs' current ids")
-    mi.add_argument("directory")
+    mi.add_argument("directory", help="results directory (recursively)")
     mi.set_defaults(fn=cmd_migrate_ids)
     pp = sub.add_parser("prepare", help="write token files (train.bin, val.bin, meta.json)")
     pp.add_argument("kind", choices=["text", "images"],
                     help="text: a text file, byte-level tokens; images: a uint8 .npy array "
                          "(N, H, W[, C]), pixel tokens")
-    pp.add_argument("input")
+    pp.add_argument("input", help="the text file or .npy image array")
     pp.add_argument("--out", required=True, help="data folder to write")
-    pp.add_argument("--val-fraction", type=float, default=0.1)
+    pp.add_argument("--val-fraction", type=float, default=0.1,
+                    help="share of the data held out as val.bin (default 0.1)")
     pp.add_argument("--grayscale", action="store_true", help="images: RGB to luma")
-    pp.add_argument("--dtype", choices=["uint8", "uint16", "uint32"], default="uint16")
+    pp.add_argument("--dtype", choices=["uint8", "uint16", "uint32"], default="uint16",
+                    help="integer type of the token files (default uint16)")
     pp.set_defaults(fn=cmd_prepare)
     return ap
 
@@ -394,9 +304,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("sweep", "reproduce") and not args.nondeterministic:
         deterministic_gpu_ops()
+    errors: tuple[type[Exception], ...] = (ConfigError, InputError, ResultsError)
     try:
         return args.fn(args)
-    except (ConfigError, InputError, ResultsError, TokenDataError) as e:
+    except ValueError as e:
+        tokens = sys.modules.get("supercollapse.tasks.tokens")  # imported only when used
+        if not isinstance(e, errors + ((tokens.TokenDataError,) if tokens else ())):
+            raise
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -28,8 +28,6 @@ on CPU, ends bit for bit where an uninterrupted run ends.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import math
 import time
 from collections import Counter
@@ -53,6 +51,7 @@ from ..optim.schedules import schedule_multiplier
 from ..provenance import provenance
 from ..results import RunResult
 from ..tasks import cached_task, tokens_per_sample
+from .checkpoints import Checkpoints, group_checkpoint_dir
 from .config import SEED_PROTOCOLS, ConfigError, TrainConfig
 from .horizon import compute_flops, eval_steps
 from .noise_traces import gradient_noise_traces
@@ -132,11 +131,11 @@ def layout(n_runs: int, devices: Sequence, batch_size: int,
 class _Programs:
     """The two compiled functions for one shape key on one mesh (see :func:`_programs`)."""
 
-    def __init__(self, key: TrainConfig, mesh: jax.sharding.Mesh):
-        task = cached_task(key)
-        self.graphdef = nnx.split(nnx.eval_shape(lambda: build_model(key, jax.random.key(0))),
+    def __init__(self, shape: TrainConfig, mesh: jax.sharding.Mesh):
+        task = cached_task(shape)
+        self.graphdef = nnx.split(nnx.eval_shape(lambda: build_model(shape, jax.random.key(0))),
                                   nnx.Param)[0]
-        graphdef, spec = self.graphdef, OPTIMIZERS[key.optimizer]
+        graphdef, spec = self.graphdef, OPTIMIZERS[shape.optimizer]
         batch_sharding = NamedSharding(mesh, P("data"))
 
         def loss_fn(p, x, y):  # mean over examples (and tokens, for a per-token loss)
@@ -150,13 +149,13 @@ class _Programs:
             return jnp.mean(objective(nnx.merge(graphdef, p)(x), y))
 
         def sample(k):
-            x, y = task.train_batch(k, key.batch_size)
+            x, y = task.train_batch(k, shape.batch_size)
             return (jax.lax.with_sharding_constraint(x, batch_sharding),
                     jax.lax.with_sharding_constraint(y, batch_sharding))
 
         def one_run_segment(p, o, data_key, hyper, start, stop):
             TRACES["segment"] += 1
-            optimizer = chain(spec, key, hyper)
+            optimizer = chain(spec, shape, hyper)
 
             def body(t, carry):
                 p, o, loss_sum = carry
@@ -173,19 +172,19 @@ class _Programs:
 
         # the test set in equal chunks, whatever the shapes of an example and its target
         x_test, y_test = task.test_set()
-        n_chunks = max(1, key.n_test // min(key.eval_batch_size, key.n_test))
-        per_chunk = key.n_test // n_chunks
+        n_chunks = max(1, shape.n_test // min(shape.eval_batch_size, shape.n_test))
+        per_chunk = shape.n_test // n_chunks
         xs = x_test[: n_chunks * per_chunk].reshape(n_chunks, per_chunk, *x_test.shape[1:])
         ys = y_test[: n_chunks * per_chunk].reshape(n_chunks, per_chunk, *y_test.shape[1:])
 
         def one_run_eval(p, o, hyper, noise_key):
             TRACES["evaluate"] += 1
             test_loss = jnp.mean(jax.lax.map(lambda xy: loss_fn(p, *xy), (xs, ys)))
-            if key.noise_batches == 0:
+            if shape.noise_batches == 0:
                 return test_loss, jnp.nan, jnp.nan
-            pre = spec.preconditioner(o[0], hyper["peak_lrs"], key)
+            pre = spec.preconditioner(o[0], hyper["peak_lrs"], shape)
             tr_g, tr_u = gradient_noise_traces(jax.grad(loss_fn), p, pre, sample, noise_key,
-                                               key.noise_batches, key.batch_size)
+                                               shape.noise_batches, shape.batch_size)
             return test_loss, tr_g, tr_u
 
         self.evaluate = jax.jit(jax.vmap(one_run_eval, in_axes=(0, 0, 0, None),
@@ -193,10 +192,10 @@ class _Programs:
 
 
 @functools.lru_cache(maxsize=32)
-def _programs(key: TrainConfig, mesh: jax.sharding.Mesh) -> _Programs:
+def _programs(shape: TrainConfig, mesh: jax.sharding.Mesh) -> _Programs:
     """Compiled programs, cached by shape key and mesh: a second Trainer of the same shapes
     (any learning rate, schedule, seeds, horizon) reuses them without compiling."""
-    return _Programs(key, mesh)
+    return _Programs(shape, mesh)
 
 
 def _stack(trees: list) -> Any:
@@ -224,20 +223,20 @@ class Trainer:
             raise ValueError("Trainer: no configs given")
         for c in cfgs:
             c.validate()
-        key = cfgs[0].shape_key()
+        shape = cfgs[0].shape_key()
         for c in cfgs[1:]:
-            if c.shape_key() != key:
+            if c.shape_key() != shape:
                 diff = sorted(k for k, v in c.shape_key().to_dict().items()
-                              if v != key.to_dict()[k])
+                              if v != shape.to_dict()[k])
                 raise ConfigError(f"Trainer: configs differ in fields that set shapes or "
                                   f"constants of the program ({diff}); train them in separate "
                                   "groups (train_many does)")
         self.configs, self.cfg = cfgs, cfgs[0]
         self.runs = [(i, s) for i, c in enumerate(cfgs) for s in c.seeds]
         self.devices = list(jax.devices() if devices is None else devices)
-        self.mesh = layout(len(self.runs), self.devices, key.batch_size, data_parallel)
-        self.task = cached_task(key)
-        programs = _programs(key, self.mesh)
+        self.mesh = layout(len(self.runs), self.devices, shape.batch_size, data_parallel)
+        self.task = cached_task(shape)
+        programs = _programs(shape, self.mesh)
         self._segment, self._evaluate = programs.segment, programs.evaluate
         self.graphdef = programs.graphdef
 
@@ -255,13 +254,13 @@ class Trainer:
                               *[nnx.split(m, nnx.Param)[1] for m in models])
         per_config = [hyperparameters(c, first, self.total_steps) for c in cfgs]
         hyper = _stack([per_config[i] for i, _ in self.runs])
-        optimizer = chain(OPTIMIZERS[key.optimizer], key, per_config[0])
+        optimizer = chain(OPTIMIZERS[shape.optimizer], shape, per_config[0])
         opt_state = jax.vmap(optimizer.init)(params)
         data_keys = jnp.stack([data_key(cfgs[i], s) for i, s in self.runs])
         self.sharding = NamedSharding(self.mesh, P("runs"))
         self.params, self.opt_state, self.data_keys, self.hyper = jax.device_put(
             (params, opt_state, data_keys, hyper), self.sharding)
-        self._noise_root = jax.random.key(key.test_seed + 1)
+        self._noise_root = jax.random.key(shape.test_seed + 1)
         self.step = 0
 
     def advance(self, stop: int) -> np.ndarray:
@@ -305,59 +304,6 @@ class Trainer:
         self.step = int(step)
 
 
-class _Checkpoints:
-    """Orbax checkpoints of one group of runs in ``directory`` (the latest one is kept).
-
-    A checkpoint holds the parameters and optimiser state, the evaluation index it was
-    taken at, and the curves and divergence flags logged so far. ``directory`` also holds
-    ``runs.json``, the run ids and seeds of the group: a directory of other runs is refused.
-    """
-
-    def __init__(self, directory: str | Path, trainer: Trainer):
-        import orbax.checkpoint as ocp  # imported here: only checkpointed runs need it
-
-        self.ocp = ocp
-        self.dir = Path(directory).absolute()
-        self.dir.mkdir(parents=True, exist_ok=True)
-        ident = {"runs": [[trainer.configs[i].run_id(), s] for i, s in trainer.runs]}
-        tag = self.dir / "runs.json"
-        if tag.exists() and json.loads(tag.read_text()) != ident:
-            raise ValueError(f"{self.dir}: holds checkpoints of other runs "
-                             f"({tag.read_text().strip()}); use another checkpoint_dir")
-        tag.write_text(json.dumps(ident))
-        self.manager = ocp.CheckpointManager(
-            self.dir / "states", options=ocp.CheckpointManagerOptions(
-                max_to_keep=1, enable_async_checkpointing=False))
-
-    def save(self, index: int, trainer: Trainer, logs: dict, diverged: np.ndarray,
-             stopped: np.ndarray) -> None:
-        tree = {"leaves": {f"{k:05d}": a for k, a in enumerate(trainer.state_leaves())},
-                "logs": {k: np.asarray(v) for k, v in logs.items()},
-                "diverged": diverged.astype(np.int8), "stopped": stopped.astype(np.int64),
-                "step": np.int64(trainer.step)}
-        self.manager.save(index, args=self.ocp.args.StandardSave(tree))
-        self.manager.wait_until_finished()
-
-    def restore(self, trainer: Trainer, logs: dict, diverged: np.ndarray,
-                stopped: np.ndarray) -> int:
-        """Load the latest checkpoint into ``trainer``, ``logs``, ``diverged`` and
-        ``stopped`` (in place); return its evaluation index, or -1 if there is none."""
-        index = self.manager.latest_step()
-        if index is None:
-            return -1
-        tree = self.manager.restore(index, args=self.ocp.args.StandardRestore())
-        leaves = [np.asarray(tree["leaves"][k]) for k in sorted(tree["leaves"])]
-        trainer.load_state(leaves, int(tree["step"]))
-        for k in logs:
-            logs[k][...] = np.asarray(tree["logs"][k])
-        diverged[...] = np.asarray(tree["diverged"]).astype(bool)
-        stopped[...] = np.asarray(tree["stopped"])
-        return int(index)
-
-    def close(self) -> None:
-        self.manager.close()
-
-
 def _group_key(cfg: TrainConfig, total_steps: int) -> tuple:
     return (cfg.shape_key(), total_steps, cfg.n_evals)
 
@@ -390,12 +336,6 @@ def training_flops(cfg: TrainConfig) -> float:
     per_seed = 6 * p * cfg.batch_size * steps + n_evals * 2 * p * cfg.n_test
     per_seed += n_evals * cfg.noise_batches * 6 * p * cfg.batch_size
     return float(len(cfg.seeds) * per_seed * tokens)
-
-
-def group_checkpoint_dir(root: str | Path, configs: Sequence[TrainConfig]) -> Path:
-    """Where :func:`train_many` keeps the checkpoints of one group under ``root``."""
-    ident = "-".join(c.run_id() for c in configs)
-    return Path(root) / hashlib.sha1(ident.encode()).hexdigest()[:12]
 
 
 def plan_groups(configs: Sequence[TrainConfig]) -> list[list[int]]:
@@ -463,7 +403,7 @@ def _train_group(cfgs: list[TrainConfig], *, devices, progress: bool, checkpoint
     logs = {k: np.full((n_runs, n_evals), np.nan) for k in CURVE_KEYS}
     diverged = np.zeros(n_runs, bool)
     stopped = np.full(n_runs, -1, np.int64)  # step at which a run was found diverged
-    ckpt = None if checkpoint_dir is None else _Checkpoints(checkpoint_dir, trainer)
+    ckpt = None if checkpoint_dir is None else Checkpoints(checkpoint_dir, trainer)
     first = 0 if ckpt is None else ckpt.restore(trainer, logs, diverged, stopped) + 1
     resumed_from = int(steps[first - 1]) if first > 0 else None
     bar = None

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..models import param_count
 from .config import ConfigError, TrainConfig
 from .horizon import kappa_from_paper
 
@@ -280,6 +279,8 @@ def live_schedules(scale: str, law: Law, schedules: tuple[str, ...] | None = Non
 
 def _n_params(scale: str, width: int) -> int:
     """Parameter count of the scale's model at ``width`` (from its shapes)."""
+    from ..models import param_count  # JAX: imported when a sweep is built, not for --help
+
     return param_count(_base(scale, width=width))
 
 
@@ -437,3 +438,21 @@ EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "ladder": exponent_ladder, "ladder-horizon": ladder_horizon, "ladder-seeds": ladder_seeds,
     "lr": lr_transfer,
 }
+
+# The command line's help: what each scale is, and the scales a sweep is limited to.
+SCALE_HELP = {
+    "quick": "MLP, small enough for a chapter on two CPU cores (about a minute)",
+    "full": "MLP, the GPU sweeps behind the book's figures (results/full)",
+    "accelerator": "MLP, the chapters' live runs on a GPU or TPU (full's task, widths 64-96)",
+    "lm-quick": "transformer on the synthetic language, CPU (about a minute per width)",
+    "lm-full": "transformer, the GPU ladder of Part V (results/lm-full)",
+    "lm-large": "transformer, bf16, for the throughput benchmark and real token corpora",
+    "lm-accelerator": "transformer, chapter 8's live runs on a GPU or TPU",
+    "lm-tuned": "transformer, lm-full under the recipe chosen in chapter 8",
+}
+SWEEP_SCALES = {"ladder": tuple(LADDER_WIDTHS), "lr": ("lm-full",)}  # default: every scale
+
+
+def sweeps_at(scale: str) -> list[str]:
+    """The sweeps defined at ``scale``."""
+    return [k for k in EXPERIMENTS if scale in SWEEP_SCALES.get(k, (scale,))]

@@ -20,8 +20,9 @@ from pathlib import Path
 import jax
 
 from ..results import load_run, run_path, save_run
-from .config import TrainConfig
-from .engine import group_checkpoint_dir, plan_groups, total_steps, train_many, training_flops
+from .checkpoints import group_checkpoint_dir
+from .config import ConfigError, TrainConfig
+from .engine import plan_groups, total_steps, train_many, training_flops
 
 CHECKPOINTS = ".checkpoints"
 
@@ -108,6 +109,39 @@ def shard_configs(configs: Sequence[TrainConfig], index: int, count: int) -> lis
     return [c for k in order if shards[k] == index for c in groups[k]]
 
 
+@dataclass(frozen=True)
+class PlannedGroup:
+    """Configs trained together in one program (:func:`plan`)."""
+
+    configs: list[TrainConfig]
+    steps: int
+    flops: float
+    seconds: float  # estimated alone on one H100 (estimated_seconds)
+
+    @property
+    def variants(self) -> list[str]:
+        return sorted({str(c.tags.get("variant", "")) for c in self.configs})
+
+
+def _check(configs: Sequence[TrainConfig]) -> None:
+    """Validate every config; refuse a sweep with two identical runs."""
+    for cfg in configs:
+        cfg.validate()
+    ids = [c.run_id() for c in configs]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("the sweep contains identical configs (equal run ids)")
+
+
+def plan(configs: Sequence[TrainConfig], shard: tuple[int, int] | None = None,
+         ) -> list[PlannedGroup]:
+    """The groups a sweep (or its ``shard``) trains, in order, with their steps and model FLOPs;
+    nothing is trained (``sweep --dry-run``)."""
+    _check(configs)
+    mine = shard_configs(configs, *shard) if shard else list(configs)
+    groups = [[mine[i] for i in g] for g in plan_groups(mine)]
+    return [PlannedGroup(g, total_steps(g[0]), group_flops(g), estimated_seconds(g)) for g in groups]
+
+
 def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
               max_minutes: float | None = None, progress: bool = True,
               checkpoint_min_steps: int = 20_000, checkpoint_every: int = 10,
@@ -120,11 +154,7 @@ def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
     ``shard=(i, n)`` trains only shard ``i`` of ``n`` (:func:`shard_configs`): run ``n``
     processes, one per GPU (``CUDA_VISIBLE_DEVICES=i``), into the same ``out_dir``.
     """
-    for cfg in configs:
-        cfg.validate()
-    ids = [c.run_id() for c in configs]
-    if len(set(ids)) != len(ids):
-        raise ValueError("run_sweep: the sweep contains duplicate configs")
+    _check(configs)
     if shard is not None:
         configs = shard_configs(configs, *shard)
     out_dir = Path(out_dir)
