@@ -111,7 +111,7 @@ def test_ladder_law_pipeline_on_cpu(tmp_path, monkeypatch):
     from supercollapse.analysis.frontier import local_exponent, local_horizon_exponents
     from supercollapse.analysis.recipe import decay_gain, steepest_step
     from supercollapse.analysis.seeds import compare_ladders
-    from supercollapse.results import ladder_curves, load_runs
+    from supercollapse.results import load_runs, to_ladder
 
     monkeypatch.setitem(E.LADDER_WIDTHS, "full", (4, 6, 8, 12, 16, 24))
     quick = ["input_dim=2", "n_modes=500", "batch_size=64", "depth=2", "n_test=1024",
@@ -124,9 +124,7 @@ def test_ladder_law_pipeline_on_cpu(tmp_path, monkeypatch):
     fitted = json.loads(law.read_text())
     assert len(fitted["sizes"]) >= 2
     horizon = load_runs(hdir)
-    loc = local_horizon_exponents([(float(r.n_params), c, L) for r, (c, L)
-                                   in zip(horizon, ladder_curves(horizon), strict=True)],
-                                  n_bootstrap=20)
+    loc = local_horizon_exponents(to_ladder(horizon), n_bootstrap=20)
     assert loc.exponent.size == len(fitted["sizes"]) - 1 and np.all(loc.n_draws > 0)
     args = ["sweep", "ladder-seeds", "--scale", "full", "--law", str(law), "--out", str(sdir),
             "--no-progress", "--set", *quick, "seeds=[0,1]"]
@@ -151,7 +149,7 @@ def test_ladder_law_pipeline_on_cpu(tmp_path, monkeypatch):
         assert np.isfinite(local_exponent(h.curves["step"], h.curves["test_loss"], T))
         assert steepest_step(h.curves["step"], h.curves["test_loss"], 0.0) > 0  # the gate: T / it
     assert covered >= 3
-    curves = {v: ladder_curves(rs) for v, rs in by.items()}
+    curves = {v: to_ladder(rs) for v, rs in by.items()}
     with pytest.raises(ValueError, match="unlike seed protocols"):
         compare_ladders(curves, {v: v for v in curves})
     for v in curves:

@@ -552,7 +552,7 @@ class LocalHorizonExponents:
 
 
 def local_horizon_exponents(
-    curves: Curves, *, n_bootstrap: int = 200, seed: int = 0, level: float = 0.9,
+    ladder: Ladder | Mapping, *, n_bootstrap: int = 200, seed: int = 0, level: float = 0.9,
     n_grid: int = 400,
 ) -> LocalHorizonExponents:
     """Whether one power law ``c* = kappa p^(1+gamma)`` holds over a ladder: the local exponent
@@ -572,8 +572,10 @@ def local_horizon_exponents(
     """
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1), got {level}")
-    cv = _as_curves(curves, average=False)
-    fr = compute_frontier([(p, c, L.mean(axis=0)) for p, c, L in cv], n_grid=n_grid)
+    cv = _sized_curves(ladder, average=False)
+    sizes = [p for p, _, _ in cv]
+    fr = compute_frontier(Ladder([(c, L.mean(axis=0)) for _, c, L in cv], sizes=sizes),
+                          n_grid=n_grid)
     ok = np.flatnonzero(fr.usable())
     if ok.size < 2:
         raise ValueError("fewer than 2 sizes have a located c*: no local exponent")
@@ -588,7 +590,8 @@ def local_horizon_exponents(
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(n_bootstrap):
-        draw = [(p, c, L[rng.integers(0, L.shape[0], L.shape[0])].mean(axis=0)) for p, c, L in cv]
+        draw = Ladder([(c, L[rng.integers(0, L.shape[0], L.shape[0])].mean(axis=0))
+                       for _, c, L in cv], sizes=sizes)
         draws.append(exponents(compute_frontier(draw, n_grid=n_grid)))
     d = np.array(draws)
     n_ok = np.isfinite(d).sum(axis=0)
