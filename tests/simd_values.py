@@ -116,14 +116,14 @@ def values() -> dict[str, list[float]]:
     ends = [r.curves["samples"][-1] for r in wide["exponent_1.0x"]]
     out["ch5 wide ladder model"] = [float(model.loss(t, p)) for t, p in zip(ends, p_wide, strict=True)]
     # chapter 5, the 303x ladder like for like (3 seeds each) and the two ends of its hump
-    like = compare_ladders({"10x": ladder_curves([r for r in sweep["linear"] if lo <= r.n_params <= hi])}
-                           | {k: ladder_curves(v) for k, v in wide.items()}, "independent")
+    like = compare_ladders({"10x": to_ladder([r for r in sweep["linear"] if lo <= r.n_params <= hi])}
+                           | {k: to_ladder(v) for k, v in wide.items()}, "independent")
     for name, r in sorted(like.items()):
         out[f"ch5 like-for-like {name}"] = [
             r.measured.frac_below, r.measured.median_ratio, *r.frac_below, *r.median_ratio,
             r.corrected.frac_below, r.corrected.median_ratio, r.sigma, *r.sigma_per_size]
     gains = ladder_gains(sweep["linear"], sweep["constant"], 0.0)
-    res7 = collapse_metrics(ladder_curves(sweep["linear"]), None, L0=0.0)
+    res7 = collapse_metrics(to_ladder(sweep["linear"]), None, L0=0.0)
     E7 = res7.mean_curves.mean(axis=0)
     paired = [r for r in wide["exponent_1.0x"] if r.n_params in {q.n_params for q in horizon}]
     out["ch5 hump decay gain"] = [*gains.ratio, gains.tracks(x_average(
@@ -148,8 +148,7 @@ def transformer_values() -> dict[str, list[float]]:
 
     out: dict[str, list[float]] = {}
     horizon = load_sweep("horizon", scale="lm-full")["constant"]
-    fr = compute_frontier([(float(r.n_params), c, L)
-                           for r, (c, L) in zip(horizon, to_ladder(horizon), strict=True)])
+    fr = compute_frontier(to_ladder(horizon))
     c_fit, L_fit = fr.points()
     L0 = build_task(horizon[0].config).test_bayes_loss()
     out["ch8 frontier"] = fit_values(fit_power_law_offset(c_fit, L_fit, n_bootstrap=100))
