@@ -81,6 +81,21 @@ def test_subsets_and_refusals():
         compare_ladders({"a": a, "b": b}, "independent", n_seeds=4)
     with pytest.raises(ValueError, match="unknown seed protocol"):
         compare_ladders({"a": a}, "paper")
+    with pytest.raises(ValueError, match="no seed protocol"):
+        compare_ladders({"a": a})  # plain pairs carry no protocol
+
+
+def test_ladders_carry_their_protocol():
+    from supercollapse.analysis.ladder import Ladder
+
+    rng = np.random.default_rng(3)
+    ind = Ladder(synthetic(3, rng))
+    shared = Ladder(synthetic(3, rng), seed_protocol="shared_data")
+    assert compare_ladders({"i": ind}, x=X)["i"].protocol == "independent"
+    with pytest.raises(ValueError, match="unlike seed protocols"):
+        compare_ladders({"i": ind, "s": shared}, x=X)
+    with pytest.raises(ValueError, match="against the ladders' own"):
+        compare_ladders({"s": shared}, "independent", x=X)
 
 
 def test_stored_ladders_like_for_like():
@@ -97,8 +112,7 @@ def test_stored_ladders_like_for_like():
            if min(law["sizes"]) <= r.n_params <= max(law["sizes"])]
     wide = load_sweep("ladder")["exponent_1.0x"]
     assert {r.config.seed_protocol for r in ten + wide} == {"independent"}
-    out = compare_ladders({"10x": to_ladder(ten), "300x": to_ladder(wide)},
-                          "independent")
+    out = compare_ladders({"10x": to_ladder(ten), "300x": to_ladder(wide)})
     a, b = out["10x"], out["300x"]
     assert a.n_seeds == b.n_seeds == 3 and a.n_available == 5 and a.n_subsets == 10
     assert a.measured.frac_below == pytest.approx(0.72, abs=0.01)

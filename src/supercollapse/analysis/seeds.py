@@ -61,7 +61,7 @@ from .collapse import (
     summarize_collapse,
     x_average,
 )
-from .ladder import LadderLike
+from .ladder import Ladder, LadderLike
 
 __all__ = [
     "SEED_PROTOCOLS",
@@ -201,7 +201,7 @@ class LikeForLike:
 
 def compare_ladders(
     ladders: Mapping[str, LadderLike],
-    protocols: Mapping[str, str] | str,
+    protocols: Mapping[str, str] | str | None = None,
     *,
     n_seeds: int | None = None,
     subsets: str = "all",
@@ -214,10 +214,14 @@ def compare_ladders(
     """Collapse verdicts of several ladders on equal footing: one protocol, one seed count.
 
     Args:
-        ladders: ``{name: [(compute, losses[seeds, points]) per size]}``, each run trained to
-            its horizon (``c* = `` the last point), seeds in the same order at every size.
+        ladders: ``{name: ladder}``, each a :class:`~.ladder.Ladder` (from
+            :func:`~supercollapse.results.to_ladder`) or a list of ``(compute, losses[seeds,
+            points])`` pairs, one per size; every run trained to its horizon (``c* = `` the last
+            point), seeds in the same order at every size.
         protocols: the seed protocol of each ladder (``{name: protocol}``), or one for all:
-            ``"independent"`` or ``"shared_data"`` (``TrainConfig.seed_protocol``).
+            ``"independent"`` or ``"shared_data"`` (``TrainConfig.seed_protocol``). Default:
+            each :class:`~.ladder.Ladder`'s ``seed_protocol`` (a list of pairs needs it given);
+            a given protocol that contradicts a ladder's own is refused.
         n_seeds: seeds to use; default the fewest any size of any ladder has.
         subsets: ``"first"`` (only the first ``n_seeds`` seeds) or ``"all"`` (also every
             ``n_seeds``-subset, for the ``(mean, min, max)`` of the verdict numbers).
@@ -239,13 +243,25 @@ def compare_ladders(
     Traceback (most recent call last):
     ...
     ValueError: compare_ladders: unlike seed protocols {'a': 'independent', 'b': 'shared_data'}; compare ladders of one protocol (or pass allow_unlike=True to flag the comparison)
+    >>> shared = Ladder(ladder(3), seed_protocol="shared_data")  # a Ladder carries its protocol
+    >>> compare_ladders({"a": shared}, x_min=0.3)["a"].protocol
+    'shared_data'
     """
     if not ladders:
         raise ValueError("compare_ladders: no ladders given")
-    prot = {name: protocols for name in ladders} if isinstance(protocols, str) else dict(protocols)
+    own = {n: lad.seed_protocol for n, lad in ladders.items() if isinstance(lad, Ladder)}
+    if protocols is None:
+        prot = dict(own)
+    else:
+        prot = {n: protocols for n in ladders} if isinstance(protocols, str) else dict(protocols)
+        clash = {n: (own[n], prot[n]) for n in own if n in prot and prot[n] != own[n]}
+        if clash:
+            raise ValueError(f"compare_ladders: protocols given against the ladders' own "
+                             f"(own, given): {clash}")
     missing = set(ladders) - set(prot)
     if missing:
-        raise ValueError(f"compare_ladders: no seed protocol for {sorted(missing)}")
+        raise ValueError(f"compare_ladders: no seed protocol for {sorted(missing)} (pass "
+                         "protocols, or Ladders that carry theirs)")
     bad = {n: p for n, p in prot.items() if p not in SEED_PROTOCOLS}
     if bad:
         raise ValueError(f"compare_ladders: unknown seed protocol(s) {bad}; choose from "
