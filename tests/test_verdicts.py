@@ -1,0 +1,76 @@
+"""The closing page, book/verdicts.md: its table is generated from results/ and its prose says
+what the table says, no more (supercollapse.verdicts)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from supercollapse.paths import results_dir
+from supercollapse.verdicts import LADDER_SWEEPS, ladder_verdicts, page_table, verdicts_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "book" / "verdicts.md"
+
+# Sweeps under results/ that are not ladders to a horizon (see the module docstring).
+NOT_LADDERS = {"horizon", "noise"}
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return ladder_verdicts()
+
+
+def _key(r):
+    return (r.sweep, r.variant, r.sizes)
+
+
+def test_every_stored_ladder_is_in_the_table():
+    listed = {(scale, sweep) for scale, sweep, _ in LADDER_SWEEPS}
+    stored = {(d.parent.name, d.name) for d in results_dir().glob("*/*")
+              if d.is_dir() and d.name not in NOT_LADDERS and any(d.glob("*.npz"))}
+    assert stored <= listed, f"ladders in results/ missing from the closing table: {stored - listed}"
+
+
+def test_page_table_is_current(rows):
+    assert page_table(PAGE.read_text(encoding="utf8")) == verdicts_markdown(rows), (
+        "book/verdicts.md is stale: run `python -m supercollapse.verdicts`")
+
+
+def test_rows_are_complete(rows):
+    for r in rows:
+        lo, hi = r.frac_below[1], r.frac_below[2]
+        assert 0 <= lo <= hi <= 1, r
+        assert r.n_seeds >= 3 and r.n_sizes >= 5 and r.span > 9, r
+        assert r.L0 == 0.0 if r.task == "Fourier regression" else r.L0 > 0.5, r
+        assert r.verdict in {"supercollapse", "collapse", "broken", "borderline"}, r
+
+
+def test_prose_says_what_the_table_says(rows):
+    """The claims of "What the table says" (and of the intro's, which repeat them)."""
+    sc = {_key(r) for r in rows if r.verdict == "supercollapse"}
+    fit = "in law's fit range"
+    assert sc == {("full/collapse", "linear", fit), ("full/collapse", "cosine", fit),
+                  ("full/breakdown", "gamma_0.9x", fit), ("full/breakdown", "gamma_1.1x", fit)}
+    for r in rows:
+        if r.sweep == "full/collapse" and r.sizes == "all trained":
+            assert r.verdict != "supercollapse", r
+            if r.variant in ("linear", "cosine"):
+                assert r.verdict == "collapse", r
+        if r.sweep == "full/breakdown" and r.variant in ("mup_frozen", "lr_4x"):
+            assert r.verdict == "broken" and 2.5 < r.median_ratio < 4.5, r
+        if r.sweep == "full/ladder":
+            assert r.verdict != "supercollapse" and round(r.span) == 303 and r.n_seeds == 3, r
+        if r.model == "transformer":
+            assert r.verdict == "broken", r
+    spans = {round(r.span) for r in rows if r.verdict == "supercollapse"}
+    assert spans == {10}
+
+
+def test_intro_and_readme_link_the_page():
+    intro = (ROOT / "book" / "intro.md").read_text(encoding="utf8")
+    assert "{doc}`verdicts`" in intro
+    assert "book/verdicts.md" in (ROOT / "README.md").read_text(encoding="utf8")
+    assert re.search(r"file: book/verdicts\b", (ROOT / "_toc.yml").read_text(encoding="utf8"))
