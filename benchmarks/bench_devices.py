@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     devices = jax.devices()
-    base = dict(SCALES["full"], n_test=8, eval_batch_size=8)
+    base = dict(SCALES["full"].base, n_test=8, eval_batch_size=8)
     widths, n_steps = ([8, 16], 20) if args.tiny else (args.widths, None)
     if args.tiny:
         base.update(n_modes=100, depth=2, batch_size=64)

@@ -125,7 +125,7 @@ def model_flops_per_token(cfg: TrainConfig) -> float:
 
 
 def main() -> None:
-    from supercollapse.train.experiments import SCALES, WIDTHS, _base
+    from supercollapse.train.experiments import SCALES, _base
 
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -135,7 +135,7 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     scale = "lm-quick" if args.tiny else "lm-large"
-    widths = WIDTHS[scale]
+    widths = SCALES[scale].widths
     out = {"provenance": provenance(jax.devices()), "scale": scale, "ladder": {}}
     for width in widths:
         cfg = _base(scale, width=width, seeds=(0,))
@@ -156,7 +156,7 @@ def main() -> None:
                            "mfu": flops / peak if peak else None, "device_kind": kind}
     print("bf16 at the largest width:", json.dumps(out["bf16_largest"]), flush=True)
 
-    quick = _base("lm-quick", width=WIDTHS["lm-quick"][-1], seeds=(0,))
+    quick = _base("lm-quick", width=SCALES["lm-quick"].widths[-1], seeds=(0,))
     out["cpu_quick"] = baseline_tokens_per_s(quick, args.steps, args.repeats) \
         if jax.devices()[0].platform == "cpu" else "run with --tiny on a CPU"
     print("quick scale (largest width):", json.dumps(out["cpu_quick"]), flush=True)

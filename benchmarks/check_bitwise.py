@@ -22,7 +22,7 @@ from supercollapse.train.experiments import SCALES
 
 
 def configs() -> list[TrainConfig]:
-    base = TrainConfig(**{**SCALES["quick"], "n_evals": 12}, width=8, samples=64 * 400,
+    base = TrainConfig(**{**SCALES["quick"].base, "n_evals": 12}, width=8, samples=64 * 400,
                        seeds=(0, 1, 2), noise_batches=2)
     out = [base.replace(schedule=s) for s in ("constant", "linear", "cosine", "multicosine",
                                               "exponential", "power", "quadratic")]

@@ -60,7 +60,7 @@ def test_shard_rejects_bad_index():
 
 def test_ladder_horizon_runs_twice_past_the_law_and_at_least_the_minimum():
     configs = E.ladder_horizon("full", LAW)
-    assert [c.width for c in configs] == list(E.LADDER_WIDTHS["full"])
+    assert [c.width for c in configs] == list(E.SCALES["full"].ladder_widths)
     for c in configs:
         p = param_count(c)
         law_steps = LAW.kappa * p ** (LAW.exponent - 1) / 6 / c.batch_size
@@ -68,7 +68,7 @@ def test_ladder_horizon_runs_twice_past_the_law_and_at_least_the_minimum():
         assert c.schedule == "constant" and len(c.seeds) == 3 and c.seed_protocol == "independent"
         assert steps == max(E.LADDER_HORIZON_MIN_STEPS, math.ceil(2 * law_steps))
     assert configs[-1].horizon_steps(param_count(configs[-1])) > 400_000  # width 564
-    with pytest.raises(ValueError, match="defined for scales"):
+    with pytest.raises(ValueError, match="not defined at scale .quick.; use --scale full"):
         E.ladder_horizon("quick", LAW)
 
 
@@ -113,7 +113,8 @@ def test_ladder_law_pipeline_on_cpu(tmp_path, monkeypatch):
     from supercollapse.analysis.seeds import compare_ladders
     from supercollapse.results import load_runs, to_ladder
 
-    monkeypatch.setitem(E.LADDER_WIDTHS, "full", (4, 6, 8, 12, 16, 24))
+    monkeypatch.setitem(E.SCALES, "full", E.SCALES["full"].replace(
+        ladder_widths=(4, 6, 8, 12, 16, 24)))
     quick = ["input_dim=2", "n_modes=500", "batch_size=64", "depth=2", "n_test=1024",
              "eval_batch_size=1024", "n_evals=40", "lr=1e-2", "base_width=16"]
     hdir, sdir, law = tmp_path / "h", tmp_path / "s", tmp_path / "law.json"

@@ -66,7 +66,7 @@ def test_accelerator_runs_have_stored_twins(stored_full):
     """Every accelerator run of chapters 3-7 repeats a stored full-scale run (same config, the
     same length and seeds; the learning-rate sweep's x1/4 and x4 are the breakdown sweep's),
     and chapter 1's horizon runs are the first 15,000 steps of stored runs."""
-    assert experiments.SCALES["accelerator"] == experiments.SCALES["full"]
+    assert experiments.SCALES["accelerator"].base == experiments.SCALES["full"].base
     for chapter, runs in live.CHAPTER_RUNS.items():
         for cfg in runs("accelerator"):
             twins = stored_full.get(_fields(cfg), [])
@@ -84,7 +84,7 @@ def test_accelerator_runs_have_stored_twins(stored_full):
 
 def test_accelerator_ladder_inside_the_law_and_frozen_where_stored():
     law = json.loads((ROOT / "results" / "full" / "law.json").read_text())
-    sizes = [experiments._n_params("accelerator", w) for w in experiments.WIDTHS["accelerator"]]
+    sizes = [experiments._n_params("accelerator", w) for w in experiments.SCALES["accelerator"].widths]
     assert min(law["sizes"]) <= min(sizes) and max(sizes) <= max(law["sizes"])
     frozen = live.breakdown_ladder("accelerator", "mup_frozen")
     assert {c.mup_reference_width for c in frozen} == {48}

@@ -70,7 +70,7 @@ def test_live_schedules_are_the_stored_noise_configs_and_feed_the_noise_model(tm
     assert {c.tags["variant"] for c in live} == {"constant", "linear", "cosine", "wsd"}
     three = experiments.live_schedules("lm-quick", law, ("constant", "linear", "wsd"))
     assert [c.tags["variant"] for c in three] == ["constant", "linear", "wsd"]
-    assert {c.width for c in three} == {experiments.LIVE_LM_WIDTH["lm-quick"]}
+    assert {c.width for c in three} == {experiments.SCALES["lm-quick"].live_width}
     for bad in (lambda: experiments.live_schedules("quick", law),
                 lambda: experiments.live_schedules("lm-quick", law, ("linear", "step"))):
         try:

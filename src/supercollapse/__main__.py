@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .results import ResultsError, load_ladders, load_runs, run_files, to_ladder
 from .train.config import ConfigError
-from .train.experiments import EXPERIMENTS, SCALE_HELP, SCALES, Law, sweeps_at
+from .train.experiments import EXPERIMENTS, SCALES, Law, sweeps_at
 
 
 class InputError(ValueError):
@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweeps = "\n".join(textwrap.fill(f"{k:10s} {_first_sentence(f.__doc__)}", 88,
                                       initial_indent="  ", subsequent_indent=" " * 13)
                         for k, f in sorted(EXPERIMENTS.items()))
-    scales = "\n".join(f"  {k:15s} {SCALE_HELP.get(k, '')}\n  {'':15s} sweeps: "
+    scales = "\n".join(f"  {k:15s} {SCALES[k].about}\n  {'':15s} sweeps: "
                         f"{', '.join(sweeps_at(k))}" for k in sorted(SCALES))
     sw = sub.add_parser("sweep", help="run a named sweep (resumable)",
                         formatter_class=argparse.RawDescriptionHelpFormatter,

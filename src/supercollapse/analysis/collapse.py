@@ -1,50 +1,20 @@
 """Scaling collapse: normalised curves, collapse deviation ``Delta(x)``, noise floor ``sigma(x)``.
 
-Definitions of Qiu et al. (2025), Section 2 (equation numbers are the paper's). For a model of
-size ``p`` trained to its compute-optimal horizon ``c*(p)`` with random seed ``w``, and the
-normalised compute ``x = c / c*(p)``:
+Qiu et al. (2025), Section 2 (the paper's equation numbers). For size ``p`` trained to its
+horizon ``c*(p)`` with seed ``w``, and ``x = c / c*(p)``::
 
-* normalised loss curve (Eq. 1), divided by the *seed's own* final loss::
+    l(x, p, w)  = (L(x c*(p), p, w) - L0) / (L(c*(p), p, w) - L0)  (Eq. 1)
+    Delta(x)    = V_{p,w}[l(x, p, w)]^(1/2) / E_{p,w}[l(x, p, w)]       (Eq. 2)
+    sigma(x, p) = V_w[R(x c*(p), p, w)]^(1/2) / E_w[R(x c*(p), p, w)]   (Eq. 3, R = L - L0)
 
-      l(x, p, w) = (L(x c*(p), p, w) - L0) / (L(c*(p), p, w) - L0)
+``E_{p,w}``, ``V_{p,w}`` average over seeds and over the ladder's sizes (equally weighted);
+``V_{p,w} = E_p V_w[l] + V_p E_w[l]`` (Eq. 4) splits ``Delta`` into ``delta_within`` and
+``delta_between``. Supercollapse (Section 2.5): ``Delta(x) < sigma(x, p)`` for ``x > 1 - delta``.
 
-* collapse deviation (Eq. 2), the *relative* spread of ``l`` over seeds and sizes together::
-
-      Delta(x) = V_{p,w}[l(x, p, w)]^(1/2) / E_{p,w}[l(x, p, w)]
-
-  where ``E_{p,w}`` and ``V_{p,w}`` average over the seeds and over the empirical distribution
-  of sizes in the ladder (every size weighted equally). By the law of total variance (Eq. 4)
-  ``V_{p,w} = E_p V_w[l] + V_p E_w[l]``: a within-size (seed) part and a between-size part;
-  both are returned (``delta_within``, ``delta_between``, so ``delta**2 = within**2 + between**2``).
-
-* per-model noise floor (Eq. 3), the relative seed spread of the reducible loss
-  ``R = L - L0`` itself (not of the normalised curve)::
-
-      sigma(x, p) = V_w[R(x c*(p), p, w)]^(1/2) / E_w[R(x c*(p), p, w)]
-
-Supercollapse (Section 2.5): ``Delta(x) < sigma(x, p)`` for ``x > 1 - delta`` with ``delta`` as
-large as 0.5. Since ``Delta(1) = 0`` by construction, the end point itself carries no
-information. Normalising each seed by its own final loss acts as a control variate (Section
-3.3): the per-model collapse deviation is ``E[(psi(x) - psi(1))^2]^(1/2)`` while the floor is
-``E[psi(x)^2]^(1/2)``, with ``psi`` the relative fluctuation of the reducible loss.
-
-Our choices, all documented on the functions:
-
-* variances are population variances (``ddof=0``, the paper's ``V``; this makes Eq. 4 exact);
-* the single verdict number pools ``sigma(x, p)`` over sizes as an RMS (``sigma_pool="rms"``),
-  which parallels ``Delta^2 ~ E_p Delta~^2(x, p)`` of Section 3.3; ``"min"`` (below every
-  size's floor) is the strictest reading;
-* curves are interpolated onto a common ``x`` grid linearly in ``log x`` (losses linear
-  between evaluation points); ``L(c*)`` is interpolated the same way when ``c*`` is not an
-  evaluation point, and defaults to the last evaluation (each run is trained to its horizon);
-* ``L0`` comes from :func:`fit_irreducible_loss`, the frontier law fitted to the seed-averaged
-  end points of the scheduled runs themselves, as the paper does for each task and schedule.
-
-The alternative readings a chapter may want to contrast are options of
-:func:`collapse_metrics`: ``normalization="mean"`` (divide by the seed-mean final loss: the
-per-size seed spread of ``l`` then equals ``sigma``), ``sigma="normalized"`` (the seed spread of
-the normalised curves, which the control variate has already shrunk) and ``delta="between"``
-(the spread of seed-averaged curves only).
+Our choices (documented on the functions): population variances (``ddof=0``); the verdict pools
+``sigma(x, p)`` over sizes as an RMS; curves are interpolated on a common ``x`` grid linearly in
+``log x``; ``L0`` from :func:`fit_irreducible_loss`. The alternative readings are options of
+:func:`collapse_metrics`.
 """
 
 from __future__ import annotations
@@ -70,6 +40,7 @@ __all__ = [
     "verdict_table",
     "x_average",
 ]
+
 
 def _interp_log(c: NDArray[np.float64], L: NDArray[np.float64], at: ArrayLike) -> NDArray[np.float64]:
     """Rows of ``L`` interpolated at compute ``at``, linearly in ``log c``."""

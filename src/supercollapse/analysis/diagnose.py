@@ -1,59 +1,27 @@
-"""Supercollapse as a check of a scaling recipe: run it on your own ladder of runs.
+"""Supercollapse as a check of a scaling recipe (:func:`check_scaling`), on a ladder of runs.
 
-A ladder is a set of model sizes, each trained (with several seeds) to the horizon its
-scaling recipe gives it. If the recipe is right (compute-optimal horizon law, µP learning
-rates that transfer across widths, a good base learning rate, a decaying schedule), the
-normalised loss curves of all sizes fall on one curve more tightly than a single size's
-curves scatter between seeds (Qiu et al. 2025, Sections 2.5 and 5). :func:`check_scaling`
-measures that, says how sure it is, and when it fails says what to change.
-
-Definitions (those of :mod:`supercollapse.analysis.collapse`; ``R = L - L0`` is the reducible loss,
-``x = c / c*(p)``)::
-
-    l(x, p, w)   = R(x c*, p, w) / R(c*, p, w)                  normalised curve (Eq. 1)
-    Delta(x)     = V_{p,w}[l]^(1/2) / E_{p,w}[l]                collapse deviation (Eq. 2)
-    sigma(x, p)  = V_w[R(x c*, p, w)]^(1/2) / E_w[R(x c*, p, w)]  noise floor (Eq. 3)
-
-and, over ``x_range`` (default ``[0.2, 1)``; ``x = 1`` is trivial since ``l(1) = 1``):
+Definitions of :mod:`.collapse` (``R = L - L0``, ``x = c / c*(p)``): the normalised curve
+``l(x, p, w)`` (Eq. 1), the collapse deviation ``Delta(x)`` (Eq. 2), the noise floor
+``sigma(x, p)`` (Eq. 3). Over ``x_range`` (default ``[0.2, 1)``):
 
 * ``frac_below``: the fraction of the range where ``Delta(x) < sigma(x)`` (sigma pooled over
-  sizes as an RMS);
-* ``median_ratio``: the median of ``Delta(x) / sigma(x)``;
-* ``deviation_p`` (the *offset* of size ``p``): the signed, ``x``-averaged relative offset of
-  its seed-mean curve from the ladder mean, ``(E_w l(x, p) - E_{p,w} l(x)) / E_{p,w} l(x)``;
-* the *fan*: the slope ``s`` of the offsets against ``ln p`` (least squares; the offsets sum
-  to zero). Offsets that grow steadily with size point at something that scales with size;
-* leave-one-out: ``gain_p = 1 - mean Delta_{-p} / mean Delta`` (``Delta_{-p}``: the ladder
-  without size ``p``); the size with the largest gain deviates most.
+  sizes as an RMS); ``median_ratio``: the median of ``Delta(x) / sigma(x)``;
+* the *offset* of size ``p``: ``<(E_w l(x, p) - E_{p,w} l(x)) / E_{p,w} l(x)>_x``; the *fan*:
+  the least-squares slope ``s`` of the offsets against ``ln p``;
+* leave-one-out: ``gain_p = 1 - mean Delta_{-p} / mean Delta``.
 
-**Certainty.** The statistics are bootstrapped (``n_bootstrap`` draws, seeded). The verdict
-statistics, ``Delta`` and ``sigma`` and the per-size offsets come from draws that resample every
-size's seeds with replacement (the verdict is about the seed noise of this ladder); the fan slope
-from draws that also resample the sizes (with three sizes or more), so that its interval covers
-how single sizes scatter about a straight line. Resampling a few seeds with replacement biases
-``Delta`` up and ``sigma`` down, so the draws of ``frac_below`` and ``median_ratio`` are
-re-centred on the point estimates (a median shift; the ratio in log space). Intervals are
-percentile intervals at level ``confidence``. Each draw is classified by the thresholds
-(``"supercollapse"`` when ``frac_below >= 0.75``, else ``"collapse"`` when ``median_ratio <=
-1.5``, else ``"broken"``: our choices, arguments of :func:`check_scaling`), and the verdict is
-the label of at least a fraction ``confidence`` of the draws, or ``"borderline"`` (the report
-names the labels in play and their shares). It is ``"unknown"`` without a noise floor (fewer
-than two seeds, or identical seeds).
+Certainty: ``n_bootstrap`` seeded draws resample every size's seeds (the fan's draws also the
+sizes); the draws of ``frac_below`` and ``median_ratio`` are re-centred on the point estimates;
+intervals are percentile intervals at ``confidence``. A draw is ``"supercollapse"`` when
+``frac_below >= 0.75``, else ``"collapse"`` when ``median_ratio <= 1.5``, else ``"broken"`` (our
+thresholds); the verdict is the label of at least a fraction ``confidence`` of the draws, else
+``"borderline"``; ``"unknown"`` without a noise floor.
 
-**Prescription.** A fan is read with the two-term theory of chapter 5 (paper, Eqs. 5-7): for
-``L = A t^-mu + B p^-nu`` the horizon ``t*(p) ∝ p^gamma`` with ``gamma = nu / mu`` balances the
-two terms at the ratio ``r = nu / mu``; a horizon exponent off by ``dg`` makes the ratio drift,
-``r(p) = r (p / p_mid)^(-mu dg)``, and the normalised curves fan out,
-``l(x, p) = (r(p) x^-mu + 1) / (r(p) + 1)``. The fan slope this predicts, ``s(dg)``
-(:func:`fan_slope`), is inverted: the estimated exponent error solves ``s(dg) = s`` measured,
-and the ends of the interval of ``s`` give its interval. ``mu`` and ``nu`` come from a two-term
-fit to constant-rate runs when given (``constant_runs``; these also give a refit of the horizon
-law), else from the ladder itself: its final losses ``B p^-nu (1 + r(p))`` give ``nu``, and
-``mu = nu / gamma*`` with ``gamma* = gamma_used - dg``, solved together with ``dg``. The
-learning-rate and parameterisation symptoms are named by patterns (our heuristics): larger
-models ending *worse* than smaller ones (a learning rate that does not transfer across widths:
-µP), and the largest model both the noisiest and the most deviating, or diverged seeds (a
-learning rate too high).
+Prescription: a fan is read with the two-term theory ``L = A t^-mu + B p^-nu`` (paper, Eqs.
+5-7; chapter 5): a horizon exponent off by ``dg`` gives the fan slope :func:`fan_slope`, which
+:func:`exponent_error` inverts. ``mu`` and ``nu`` come from constant-rate runs when given, else
+from the ladder's final losses. The learning-rate and parameterisation symptoms are heuristics
+(:func:`check_scaling`); the notes are the table ``NOTES`` (condition, message).
 """
 
 from __future__ import annotations

@@ -1,52 +1,19 @@
 """Collapse as a tool: forecast a run's final loss early; raise an alarm when it leaves the curve.
 
-Once a ladder of model sizes has collapsed, its universal curve is a forecast (Bergsma et al.,
-2025, "Scaling with Collapse", arXiv 2509.25087). Notation of :mod:`.collapse`: a run of size ``p``
-and seed ``w`` trained to its horizon ``c*`` has the reducible loss ``R(c) = L(c) - L0`` and the
-normalised curve ``l(x, p, w) = R(x c*) / R(c*)``, ``x = c / c*``.
+Bergsma et al. (2025), arXiv 2509.25087. Notation of :mod:`.collapse` (``R = L - L0``,
+``l(x, p, w) = R(x c*) / R(c*)``, ``x = c / c*``)::
 
-**Universal curve.** :func:`universal_curve` averages the ladder's normalised curves in log space,
-every size weighted equally (our choice; to second order it is ``E_{p,w} l``)::
+    log l_u(x) = E_p E_w log l(x, p, w)                                  (universal_curve)
+    log R*_hat = mean_i [log R(x_i c*) - log l_u(x_i)]  over x_i in [w x_last, x_last]
+    sigma_f^2  = k_n^2 E_p E_w [mean_i (log l(x_i, p, w) - log l_u(x_i))]^2,
+    k_n^2      = (n + 1) / (n - 1)                      (predict_final_loss; n sizes, our choice)
+    d(x)       = log R(x c*) - log R*_hat_ref - log l_u(x),  z(x) = d(x) / s_d(x)
+                                                                         (deviation_score)
 
-    log l_u(x) = E_p E_w log l(x, p, w)
-    s(x)^2     = E_p E_w [log l(x, p, w) - log l_u(x)]^2
-
-``s(x)`` is the collapse deviation ``Delta(x)`` of Eq. 2 of Qiu et al. (2025) measured on
-``log l`` (the two agree to first order): seed noise and any size dependence together.
-
-**Forecast.** If a new run follows the universal curve, every point of its first part predicts
-its final reducible loss, ``R(c*) = R(x c*) / l_u(x)``. :func:`predict_final_loss` averages these
-predictions in log space over a window of the latest points, ``x`` in ``[w x_last, x_last]``::
-
-    log R*_hat = mean_i [log R(x_i c*) - log l_u(x_i)],      L*_hat = L0 + R*_hat
-
-Its error is ``e = mean_i [log l(x_i) - log l_u(x_i)]`` for a run whose own normalised curve is
-``l``. Applying the same estimator to every curve of the ladder gives the uncertainty from the
-ladder's own spread, a relative error on ``R*``::
-
-    sigma_f^2 = k_n^2 E_p E_w [mean_i (log l(x_i, p, w) - log l_u(x_i))]^2
-    k_n^2     = (n + 1) / (n - 1)
-
-``k_n`` (our choice) turns the spread of ``n`` sizes into a prediction error for a *new* size: a
-new draw differs from the mean of ``n`` draws with variance ``(1 + 1/n) v``, and the population
-variance of the ``n`` underestimates ``v`` by ``(n - 1) / n`` (``k_n = 1.22`` for 6 sizes).
-The interval is ``L0 + R*_hat exp(+-k sigma_f)``. A collapse tighter than the seed noise
-(supercollapse) means ``sigma_f`` is smaller than the seed spread of the final loss itself.
-
-**Deviation score.** For an alarm during training: forecast ``R*_hat_ref`` from the points up to
-``x_ref`` and measure how far each later point lies from the path that forecast implies, in
-units of the ladder's spread of the same quantity::
-
-    d(x)    = log R(x c*) - log R*_hat_ref - log l_u(x)
-    s_d(x)^2 = k_n^2 E_p E_w d_{p,w}(x)^2     (d of each ladder curve, its own forecast from x_ref)
-    z(x)    = d(x) / s_d(x)
-
-``z`` uses only points up to ``x``, so it can be computed while the run trains. A run whose
-recipe is broken drifts away from the universal shape; :func:`deviation_score` raises the alarm
-at the first ``x`` where ``|z| > threshold`` at ``persist`` consecutive evaluations.
-
-:func:`extrapolate_power_law` is the naive baseline a forecast should beat: a power law
-``R = a c^(-b)`` fitted to the same window of the partial curve and extrapolated to ``c*``.
+with ``s_d`` the ladder's own spread of ``d``. The interval of the forecast is
+``L0 + R*_hat exp(+-k sigma_f)``; the alarm is ``|z| > threshold`` at ``persist`` consecutive
+evaluations. :func:`extrapolate_power_law` is the naive baseline, a power law ``R = a c^(-b)``
+fitted to the same window.
 """
 
 from __future__ import annotations
@@ -68,6 +35,7 @@ __all__ = [
     "predict_final_loss",
     "universal_curve",
 ]
+
 
 @dataclass(frozen=True)
 class UniversalCurve:

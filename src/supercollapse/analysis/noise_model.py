@@ -15,16 +15,11 @@ covariance of the *minibatch* gradient (the SDE noise); with the per-example tra
 minibatch covariance times the batch size ``B``, as :mod:`supercollapse.train.noise_traces` records it) the
 fitted ``alpha`` is ``B`` times smaller, about ``1 / (4 B)``.
 
-**Variance (Section 3.3, Appendix H).** Write the reducible loss of one seed as
-``R(t) = Rbar(t) (1 + psi(t))``. The per-model noise floor is ``sigma(t)^2 = E[psi(t)^2]``
-(the total noise accumulated up to ``t``), while the seed spread of the self-normalised curve
-is ``Delta~(t)^2 ~= E[(psi(t) - psi(t*))^2]`` (Eq. 23): only the noise accumulated *between*
-``t`` and the end counts, because normalising by the seed's own final loss acts as a control
-variate. Near the end, ``Delta~^2 ~= eta(tau) (tau* - tau) g^T Sigma g / Rbar^2`` (Eq. 24); for
-linear regression this is ``~ eta(tau_hat) (1 - tau_hat)``, with ``tau_hat = tau / tau*``: decaying
-the rate shrinks ``eta`` and hence the noise entering late, which produces supercollapse
-(Figure 8). :func:`seed_noise` measures both sides from runs; :func:`predicted_collapse_deviation`
-is the model's prediction.
+**Variance (Section 3.3, Appendix H).** With ``R(t) = Rbar(t) (1 + psi(t))`` per seed, the noise
+floor is ``sigma(t)^2 = E[psi(t)^2]`` and the seed spread of the self-normalised curve
+``Delta~(t)^2 ~= E[(psi(t) - psi(t*))^2]`` (Eq. 23), near the end
+``~= eta(tau) (tau* - tau) g^T Sigma g / Rbar^2`` (Eq. 24): decay shrinks the noise entering late.
+:func:`seed_noise` measures both; :func:`predicted_collapse_deviation` predicts ``Delta~``.
 
 The module also holds an exponential-moving-average smoother (the paper smooths its plots with a
 half-life of 1% of training).

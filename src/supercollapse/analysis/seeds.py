@@ -73,6 +73,7 @@ __all__ = [
     "subsample_seeds",
 ]
 
+
 def c4(n: int) -> float:
     r"""Bias of the sample standard deviation of ``n`` normal draws: :math:`E[s] = c_4(n)\sigma`.
 

@@ -16,19 +16,9 @@ batch is a pure function of its key (the engine derives it from ``(train_seed, s
 or from ``(train_seed, step)`` alone under ``seed_protocol="shared_data"``),
 so nothing is stored or downloaded.
 
-**Why this language.** It is the "quanta" picture of scaling (Michaud et al. 2023) made
-concrete for next-token prediction: each rule is a discrete piece of knowledge of about
-:math:`V \log_2\binom{V}{b}` bits that a model must store in its weights, and rules are used
-with Zipfian frequencies. A model that can hold :math:`n` rules and recognises the active
-rule from the context pays an excess loss of about :math:`\log(V/b)` nats on the tokens of
-every rule it does not know, so :math:`L - L_0 \propto \sum_{k>n} p_k \sim n^{-(a-1)}`: a power
-law in model size (:math:`n \propto P`), and likewise in data (a rule is learned once it has
-been seen often enough). Recognising the rule needs attention over the context, so the
-transformer's attention and MLP both matter. Small-scale CPU measurements (power-law-like
-excess loss in tokens and in parameters, a compute-optimal trade between widths) are in
-``book/synthetic_language.md``. The Random Hierarchy Model and PCFGs were not implemented:
-the RHM's learning curves go down in steps (one per level of its hierarchy), and the exact
-entropies of both need an inside algorithm per sequence.
+Why this language (the "quanta" picture of scaling, Michaud et al. 2023: Zipf-distributed
+pieces of knowledge give a power law in size and data), with CPU measurements:
+``book/synthetic_language.md``.
 
 **Entropy rate (the irreducible loss** :math:`L_0` **).** The Bayes-optimal predictor knows the
 rules and infers the hidden rule from the prefix: with the posterior

@@ -1,28 +1,13 @@
 """The training engine: one compiled program trains many runs of one model shape.
 
-The loop is deliberately small (nanoGPT/picodo style). What makes it fast:
-
-* the steps between two evaluations run inside one compiled ``lax.fori_loop``, so Python
-  touches the device only at evaluation points;
-* a *run* is one (config, seed). Every run whose config has the same shapes (task, model,
-  batch: :meth:`~supercollapse.train.config.TrainConfig.shape_key`) is trained by the same program, ``jax.vmap``-ed over
-  runs: seeds, but also learning rates, schedules and µP settings, which enter the compiled
-  step as traced inputs (:func:`supercollapse.optim.optimizers.hyperparameters`), never as
-  constants. A sweep therefore compiles once per shape (the programs are cached), and small
-  models, which leave an accelerator idle, fill it with a batch of runs;
-* the devices form a 2-D mesh ``(runs, data)`` (:func:`layout`): runs are spread over the
-  ``runs`` axis and, where a model is large enough to need it, each run's batch is split
-  over the ``data`` axis. Batches are generated on the device from keys, so under
-  ``jax.distributed`` (multi-host) every process runs this same program over the global mesh.
-
-What is logged at each evaluation point (see :func:`train_many`): step, samples, compute
-(6 P tokens), learning rate, tau (summed learning rate), train loss (mean over the steps since
-the last evaluation), test loss, and optionally the traces of the minibatch covariance of
-the raw and the preconditioned gradient (:mod:`supercollapse.train.noise_traces`).
-
-A long run can save mid-run checkpoints (Orbax, opt-in: ``checkpoint_dir``) at its
-evaluation points; started again with the same directory it resumes from the last one and,
-on CPU, ends bit for bit where an uninterrupted run ends.
+A *run* is one (config, seed). Runs whose configs share a shape key
+(:meth:`~supercollapse.train.config.TrainConfig.shape_key`) are trained by one cached program,
+``jax.vmap``-ed over runs, with learning rates, schedules and µP settings as traced inputs
+(:func:`supercollapse.optim.optimizers.hyperparameters`); the steps between evaluations run in
+one ``lax.fori_loop``; the devices form a mesh ``(runs, data)`` (:func:`layout`). Logged at each
+evaluation point (:func:`train_many`): step, samples, compute (6 P tokens), learning rate, tau,
+train and test loss, and optionally the gradient-noise traces (:mod:`.noise_traces`). Mid-run
+checkpoints: :mod:`.checkpoints`.
 """
 
 from __future__ import annotations

@@ -1,126 +1,126 @@
-"""The book's named sweeps, at three scales.
+"""The book's named sweeps (:data:`EXPERIMENTS`) at its scales (:data:`SCALES`).
 
-``quick``: small enough to run live in a chapter on two CPU cores in about a minute. To learn
-something in a few thousand steps of batch 64, the quick task lives in 2 input dimensions with
-500 modes (the same family of power-law Fourier targets, made easier); its widths are tiny.
-``full``: the GPU sweeps behind the book's headline figures (``results/``).
-``accelerator``: the chapters' live experiments on a GPU or TPU: the full scale's task, model,
-optimiser and horizon law on a short ladder (widths 64-96, inside the law's fitted range), so
-that each live run has a stored twin in ``results/full/`` (``train/live.py``).
-
-Every sweep is a plain list of :class:`~supercollapse.train.config.TrainConfig`; run one with
-``python -m supercollapse sweep NAME --scale full --out results/NAME`` (see
-``python -m supercollapse --help``). Sweeps that train to the compute-optimal horizon read
-the fitted law ``c*(P) = kappa * P**exponent`` from a JSON file written by
-``python -m supercollapse fit-horizon``.
+Every sweep is a plain list of :class:`~supercollapse.train.config.TrainConfig`, built by
+``EXPERIMENTS[name](scale, law)``; run one with ``python -m supercollapse sweep NAME --scale S
+--out DIR`` (``--help`` lists the sweeps and scales). Sweeps that train to the compute-optimal
+horizon read the fitted law ``c*(P) = kappa * P**exponent`` written by ``fit-horizon``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, TrainConfig
 from .horizon import kappa_from_paper
 
-# Base settings of each scale: the paper's task, model and optimiser, scaled down.
-SCALES: dict[str, dict] = {
-    "quick": dict(input_dim=2, n_modes=500, batch_size=64, depth=2, n_test=2_048,
-                  eval_batch_size=2_048, n_evals=60, lr=1e-2, base_width=16),
-    "full": dict(batch_size=1024, depth=5, n_modes=10_000, n_test=32_768, eval_batch_size=8_192,
-                 n_evals=200, lr=1e-3, base_width=128),
-}
-SCALES["accelerator"] = dict(SCALES["full"])
-WIDTHS = {
-    "quick": (6, 8, 12, 16, 24),
-    "full": (48, 64, 80, 96, 128, 160, 200),
-    "accelerator": (64, 80, 96),
-}
-# The horizon fit adds larger widths so that the largest collapse width is overtaken.
-HORIZON_WIDTHS = {"quick": (4,) + WIDTHS["quick"] + (32,), "full": WIDTHS["full"] + (256, 320),
-                  "accelerator": (48, 64, 96, 128)}
-# Horizon-fit run lengths: each width runs ``HORIZON_MARGIN`` times past its optimum under a
-# prior guess of the law (the paper's MLP fit), clipped to a range of steps, so every width
-# is overtaken by the next within its run while the largest widths stay affordable.
-PRIOR_LAW = dict(scale=1_346_251.6, exponent=2.0409)  # the paper's c* = 1e15 (P/scale)^exponent
+# The paper's MLP law c* = 1e15 (P/scale)^exponent: the prior that sets the horizon fit's runs.
+PRIOR_LAW = dict(scale=1_346_251.6, exponent=2.0409)
+PAPER_PRIOR = (kappa_from_paper(**PRIOR_LAW), PRIOR_LAW["exponent"])
+# Horizon-fit run lengths: each width runs HORIZON_MARGIN times past its optimum under the
+# scale's prior law, clipped to its horizon_steps, so every width is overtaken by the next.
 HORIZON_MARGIN = 3.0
-HORIZON_STEPS = {"quick": (4_000, 4_000), "full": (60_000, 100_000),
-                 "accelerator": (15_000, 15_000)}  # the full frontier up to 1.5e13 FLOPs
-SEEDS = {"quick": (0, 1, 2), "full": (0, 1, 2, 3, 4), "accelerator": (0, 1, 2, 3, 4)}
-# The width at which "mup_frozen" freezes the learning rates (default: the narrowest width);
-# the accelerator ladder freezes them where the full one does, as its stored twin.
-MUP_FROZEN_AT = {"accelerator": 48}
-# Schedules of the collapse sweep: (label, schedule, decay_frac).
-COLLAPSE_SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
-             ("cosine", "cosine", 1.0), ("multicosine", "multicosine", 1.0),
-             ("decay20", "linear", 0.2))
 
-# --- next-token prediction: a µP transformer on the synthetic language (tasks/language.py) ---
-# "lm-quick" learns in about a minute per width on two CPU cores (about 5-15k tokens/s).
-# "lm-full" is the GPU sweep ladder of Part V: the same language and model family, twice the
-# batch, widths spanning 60x (horizon fit) and 27x (collapse) in non-embedding parameters, and
-# run lengths set by the quick ladder's fitted law (results/lm-quick/law.json), so that the
-# whole set takes about 20 minutes of one H100.
-# "lm-large" is a bigger ladder (bf16, head dimension 64, depth 3 as in the paper) for the
-# throughput benchmark and for real token corpora (book/real_data.md).
-# Samples are sequences of seq_len tokens; compute is 6 P tokens with P the non-embedding
-# parameters.
-SCALES["lm-quick"] = dict(task="language", model="transformer", vocab_size=32, seq_len=32,
-                          n_rules=256, rule_branching=4, zipf_exponent=1.5, head_dim=8, depth=2,
-                          mlp_ratio=4, batch_size=32, n_test=512, eval_batch_size=512,
-                          n_evals=40, lr=1e-2, base_width=16)
-SCALES["lm-full"] = dict(SCALES["lm-quick"], batch_size=64, n_test=2048, eval_batch_size=2048,
-                         n_evals=100)
-SCALES["lm-large"] = dict(task="language", model="transformer", vocab_size=128, seq_len=256,
-                          n_rules=8192, rule_branching=4, zipf_exponent=1.5, head_dim=64, depth=3,
-                          mlp_ratio=4, batch_size=64, n_test=4096, eval_batch_size=512,
-                          n_evals=200, lr=1e-2, base_width=256, compute_dtype="bfloat16",
-                          warmup_frac=0.01)
-WIDTHS["lm-quick"] = (16, 24, 32, 48, 64)
-WIDTHS["lm-full"] = (24, 32, 48, 64, 96, 128)
-WIDTHS["lm-large"] = (256, 384, 512, 640, 768, 1024)
-HORIZON_WIDTHS["lm-quick"] = (8,) + WIDTHS["lm-quick"] + (96,)
-HORIZON_WIDTHS["lm-full"] = (16,) + WIDTHS["lm-full"]
-HORIZON_WIDTHS["lm-large"] = (192,) + WIDTHS["lm-large"] + (1280, 1536)
-HORIZON_STEPS["lm-quick"] = (3_000, 3_000)
-HORIZON_STEPS["lm-full"] = (20_000, 80_000)
-HORIZON_STEPS["lm-large"] = (40_000, 40_000)
-SEEDS["lm-quick"] = (0, 1, 2)
-SEEDS["lm-full"] = (0, 1, 2, 3, 4)
-SEEDS["lm-large"] = (0, 1, 2, 3, 4)
-# Prior guesses of c*(P) = kappa P^exponent that set the horizon fit's run lengths: the paper's
-# MLP law, and for lm-full the law fitted on the lm-quick ladder (results/lm-quick/law.json).
-PRIOR_KAPPA_EXPONENT = {s: (kappa_from_paper(**PRIOR_LAW), PRIOR_LAW["exponent"])
-                        for s in SCALES}
-PRIOR_KAPPA_EXPONENT["lm-full"] = (38.18, 2.304)
-# The transformer breakdown sweep keeps the two clearest failures (GPU time).
-BREAKDOWN_VARIANTS = {"lm-full": ("mup_frozen", "lr_4x")}
-# Schedules of the transformer collapse sweep (Part V): the paper's four.
+
+@dataclass(frozen=True)
+class Scale:
+    """One scale of the sweeps: the base config of every run and the ladders built on it.
+
+    ``family``: ``"mlp"`` or ``"lm"`` (the transformer); ``base``: TrainConfig fields;
+    ``widths``: the collapse ladder; ``horizon_widths``: the horizon fit's ladder, whose runs
+    go ``HORIZON_MARGIN`` times past the optimum of the ``prior`` law ``(kappa, exponent)``,
+    clipped to ``horizon_steps``; ``mup_frozen_at``: the width where ``mup_frozen`` freezes the
+    rates (default the narrowest); ``breakdown``: the breakdown variants kept (default all);
+    ``ladder_widths``: the exponent ladder (empty: not defined); ``live_width``,
+    ``live_overrides``, ``live_law``: chapter 8's live runs (``live_schedules``).
+    """
+
+    family: str
+    about: str
+    base: Mapping[str, Any]
+    widths: tuple[int, ...]
+    horizon_widths: tuple[int, ...]
+    horizon_steps: tuple[int, int]
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    prior: tuple[float, float] = PAPER_PRIOR
+    mup_frozen_at: int | None = None
+    breakdown: tuple[str, ...] | None = None
+    ladder_widths: tuple[int, ...] = ()
+    live_width: int | None = None
+    live_overrides: Mapping[str, Any] = field(default_factory=dict)
+    live_law: str | None = None
+
+    def replace(self, **changes: Any) -> Scale:
+        return dataclasses.replace(self, **changes)
+
+
+_QUICK = dict(input_dim=2, n_modes=500, batch_size=64, depth=2, n_test=2_048,
+              eval_batch_size=2_048, n_evals=60, lr=1e-2, base_width=16)
+_FULL = dict(batch_size=1024, depth=5, n_modes=10_000, n_test=32_768, eval_batch_size=8_192,
+             n_evals=200, lr=1e-3, base_width=128)
+# The transformer on the synthetic language (tasks/language.py); a sample is a sequence of
+# seq_len tokens, compute is 6 P tokens with P the non-embedding parameters.
+_LM_QUICK = dict(task="language", model="transformer", vocab_size=32, seq_len=32, n_rules=256,
+                 rule_branching=4, zipf_exponent=1.5, head_dim=8, depth=2, mlp_ratio=4,
+                 batch_size=32, n_test=512, eval_batch_size=512, n_evals=40, lr=1e-2,
+                 base_width=16)
+_LM_FULL = dict(_LM_QUICK, batch_size=64, n_test=2048, eval_batch_size=2048, n_evals=100)
+LM_FULL = Scale(
+    "lm", "transformer, the GPU ladder of Part V (results/lm-full)", _LM_FULL,
+    widths=(24, 32, 48, 64, 96, 128), horizon_widths=(16, 24, 32, 48, 64, 96, 128),
+    horizon_steps=(20_000, 80_000), prior=(38.18, 2.304),  # the law of results/lm-quick
+    breakdown=("mup_frozen", "lr_4x"))  # the transformer keeps the two clearest failures
+SCALES: dict[str, Scale] = {
+    "quick": Scale(
+        "mlp", "MLP, small enough for a chapter on two CPU cores (about a minute)", _QUICK,
+        widths=(6, 8, 12, 16, 24), horizon_widths=(4, 6, 8, 12, 16, 24, 32),
+        horizon_steps=(4_000, 4_000), seeds=(0, 1, 2)),
+    "full": Scale(
+        "mlp", "MLP, the GPU sweeps behind the book's figures (results/full)", _FULL,
+        widths=(48, 64, 80, 96, 128, 160, 200),
+        horizon_widths=(48, 64, 80, 96, 128, 160, 200, 256, 320),
+        horizon_steps=(60_000, 100_000),
+        # widths 32-564 (P = 10.5k-3.2M, 303x), 4x below and 8x above the law's fit range
+        ladder_widths=(32, 48, 72, 108, 160, 240, 360, 564)),
+    # the chapters' live runs on a GPU or TPU: full's task, model and law on a short ladder
+    # inside the law's fitted range, each run with a stored twin in results/full (live.py)
+    "accelerator": Scale(
+        "mlp", "MLP, the chapters' live runs on a GPU or TPU (full's task, widths 64-96)",
+        _FULL, widths=(64, 80, 96), horizon_widths=(48, 64, 96, 128),
+        horizon_steps=(15_000, 15_000), mup_frozen_at=48),
+    "lm-quick": Scale(
+        "lm", "transformer on the synthetic language, CPU (about a minute per width)",
+        _LM_QUICK, widths=(16, 24, 32, 48, 64), horizon_widths=(8, 16, 24, 32, 48, 64, 96),
+        horizon_steps=(3_000, 3_000), seeds=(0, 1, 2), live_width=16,
+        live_overrides=dict(n_evals=20), live_law="lm-quick/law.json"),
+    "lm-full": LM_FULL,
+    # chapter 8's live runs on a GPU or TPU: lm-full's width 64 to the lm-full law's horizon
+    "lm-accelerator": LM_FULL.replace(
+        about="transformer, chapter 8's live runs on a GPU or TPU", breakdown=None,
+        live_width=64, live_law="lm-full/law.json"),
+    # bf16, head dimension 64, depth 3 as in the paper: throughput and real token corpora
+    "lm-large": Scale(
+        "lm", "transformer, bf16, for the throughput benchmark and real token corpora",
+        dict(task="language", model="transformer", vocab_size=128, seq_len=256, n_rules=8192,
+             rule_branching=4, zipf_exponent=1.5, head_dim=64, depth=3, mlp_ratio=4,
+             batch_size=64, n_test=4096, eval_batch_size=512, n_evals=200, lr=1e-2,
+             base_width=256, compute_dtype="bfloat16", warmup_frac=0.01),
+        widths=(256, 384, 512, 640, 768, 1024),
+        horizon_widths=(192, 256, 384, 512, 640, 768, 1024, 1280, 1536),
+        horizon_steps=(40_000, 40_000)),
+}
+# Schedules of the collapse sweep: (label, schedule, decay_frac); the transformer's: the paper's four.
+COLLAPSE_SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
+                      ("cosine", "cosine", 1.0), ("multicosine", "multicosine", 1.0),
+                      ("decay20", "linear", 0.2))
 LM_COLLAPSE_SCHEDULES = (("constant", "constant", 1.0), ("linear", "linear", 1.0),
                          ("cosine", "cosine", 1.0), ("wsd", "linear", 0.2))
-
-# --- the live experiment of Part V (chapter 8, ``live_schedules``): one transformer width to its
-# compute-optimal horizon under the four schedules, with the gradient-noise trace, for the
-# noise model. On a CPU ("lm-quick", through default_scale("lm")) width 16 with batch 32 and
-# three seeds to the quick law's horizon (605 steps, 20 evaluations), about 55 s on two cores
-# for two schedules; on a GPU or TPU ("lm-accelerator") lm-full's width 64 with five seeds to
-# the lm-full law's horizon (8.6k steps: the configurations of the stored noise runs of that
-# width), about a minute of one H100.
-SCALES["lm-accelerator"] = dict(SCALES["lm-full"])
-WIDTHS["lm-accelerator"] = WIDTHS["lm-full"]
-HORIZON_WIDTHS["lm-accelerator"] = HORIZON_WIDTHS["lm-full"]
-HORIZON_STEPS["lm-accelerator"] = HORIZON_STEPS["lm-full"]
-SEEDS["lm-accelerator"] = SEEDS["lm-full"]
-PRIOR_KAPPA_EXPONENT["lm-accelerator"] = PRIOR_KAPPA_EXPONENT["lm-full"]
-LIVE_LM_WIDTH = {"lm-quick": 16, "lm-accelerator": 64}
-LIVE_LM_OVERRIDES = {"lm-quick": dict(n_evals=20), "lm-accelerator": {}}  # CPU: fewer evaluations
-# The horizon law each live scale trains to (a path under results/, from fit-horizon).
-LIVE_LM_LAWS = {"lm-quick": "lm-quick/law.json", "lm-accelerator": "lm-full/law.json"}
 
 
 # The horizon-law file of ``fit-horizon`` (:meth:`~supercollapse.analysis.frontier.HorizonLaw.to_json`):
@@ -221,19 +221,24 @@ def default_scale(family: str = "mlp") -> str:
     return quick if jax.default_backend() == "cpu" else accel
 
 
-def _base(scale: str, **kw) -> TrainConfig:
+def _scale(scale: str) -> Scale:
     if scale not in SCALES:
         raise ConfigError(f"unknown scale {scale!r}; choose one of {sorted(SCALES)}")
-    return TrainConfig(samples=1, seeds=SEEDS[scale], **SCALES[scale]).replace(**kw)
+    return SCALES[scale]
+
+
+def _base(scale: str, **kw) -> TrainConfig:
+    sc = _scale(scale)
+    return TrainConfig(samples=1, seeds=sc.seeds, **sc.base).replace(**kw)
 
 
 def horizon_fit_samples(scale: str, width: int) -> int:
     """Length of the constant-rate run of ``width`` in the horizon fit (samples)."""
-    batch = SCALES[scale]["batch_size"]
-    tokens_per_sample = SCALES[scale].get("seq_len", 1)
-    kappa, exponent = PRIOR_KAPPA_EXPONENT[scale]
+    sc = _scale(scale)
+    batch, tokens_per_sample = sc.base["batch_size"], sc.base.get("seq_len", 1)
+    kappa, exponent = sc.prior
     prior_tokens = kappa * _n_params(scale, width) ** (exponent - 1) / 6.0  # c*/(6P)
-    lo, hi = HORIZON_STEPS[scale]
+    lo, hi = sc.horizon_steps
     steps = min(hi, max(lo, math.ceil(HORIZON_MARGIN * prior_tokens / tokens_per_sample / batch)))
     return steps * batch
 
@@ -242,37 +247,39 @@ def horizon_fit(scale: str, law: Law | None = None) -> list[TrainConfig]:
     """Constant learning rate, every width, run well past its optimum (for the frontier)."""
     del law
     return [_base(scale, width=w, samples=horizon_fit_samples(scale, w), schedule="constant",
-                  seeds=SEEDS[scale][:3], tags={"experiment": "horizon"})
-            for w in HORIZON_WIDTHS[scale]]
+                  seeds=_scale(scale).seeds[:3], tags={"experiment": "horizon"})
+            for w in _scale(scale).horizon_widths]
 
 
 def collapse(scale: str, law: Law) -> list[TrainConfig]:
     """Every width to its compute-optimal horizon, under each schedule of the paper."""
-    schedules = LM_COLLAPSE_SCHEDULES if scale.startswith("lm-") else COLLAPSE_SCHEDULES
+    sc = _scale(scale)
+    schedules = LM_COLLAPSE_SCHEDULES if sc.family == "lm" else COLLAPSE_SCHEDULES
     return [_base(scale, width=w, samples=None, schedule=sched, decay_frac=frac,
                   tags={"experiment": "collapse", "variant": label}, **law.fields())
-            for label, sched, frac in schedules for w in WIDTHS[scale]]
+            for label, sched, frac in schedules for w in sc.widths]
 
 
 def live_schedules(scale: str, law: Law, schedules: tuple[str, ...] | None = None,
                    ) -> list[TrainConfig]:
-    """The live transformer runs of chapter 8: ``LIVE_LM_WIDTH[scale]`` under each schedule.
+    """The live transformer runs of chapter 8: the scale's ``live_width`` under each schedule.
 
     The configurations of :func:`noise_runs` for one width at its compute-optimal horizon
     (``schedules``: labels of ``LM_COLLAPSE_SCHEDULES``, all four by default; the
-    gradient-noise trace over 8 minibatches; ``LIVE_LM_OVERRIDES[scale]`` on top), which the
+    gradient-noise trace over 8 minibatches; the scale's ``live_overrides`` on top), which the
     engine trains together in one compiled program.
     """
-    if scale not in LIVE_LM_WIDTH:
-        raise ValueError(f"no live transformer runs at scale {scale!r}; choose one of "
-                         f"{sorted(LIVE_LM_WIDTH)}")
+    live = sorted(k for k, v in SCALES.items() if v.live_width)
+    if scale not in live:
+        raise ValueError(f"no live transformer runs at scale {scale!r}; choose one of {live}")
+    sc = SCALES[scale]
     known = [label for label, _, _ in LM_COLLAPSE_SCHEDULES]
     if unknown := [s for s in (schedules or ()) if s not in known]:
         raise ValueError(f"unknown schedules {unknown}; choose from {known}")
-    return [_base(scale, width=LIVE_LM_WIDTH[scale], samples=None, schedule=sched,
+    return [_base(scale, width=sc.live_width, samples=None, schedule=sched,
                   decay_frac=frac, noise_batches=8,
                   tags={"experiment": "noise", "variant": label, "horizon": 1.0}, **law.fields(),
-                  **LIVE_LM_OVERRIDES[scale])
+                  **sc.live_overrides)
             for label, sched, frac in LM_COLLAPSE_SCHEDULES
             if schedules is None or label in schedules]
 
@@ -291,7 +298,8 @@ def breakdown(scale: str, law: Law) -> list[TrainConfig]:
     compute exponent ``1 + gamma`` at 0.9x and 1.1x (the paper's breakdown), and the milder
     error of ``gamma`` alone at 0.9x and 1.1x.
     """
-    widths = WIDTHS[scale]
+    sc = _scale(scale)
+    widths = sc.widths
     anchor = _n_params(scale, widths[len(widths) // 2])
     variants = {
         "gamma_0.9x": ({}, law.with_gamma_scaled(0.9, anchor)),
@@ -299,11 +307,11 @@ def breakdown(scale: str, law: Law) -> list[TrainConfig]:
         "exponent_0.9x": ({}, law.with_exponent_scaled(0.9, anchor)),
         "exponent_1.1x": ({}, law.with_exponent_scaled(1.1, anchor)),
         "mup_frozen": ({"mup": "frozen",
-                        "mup_reference_width": MUP_FROZEN_AT.get(scale, widths[0])}, law),
-        "lr_4x": ({"lr": 4 * SCALES[scale]["lr"]}, law),
-        "lr_0.25x": ({"lr": SCALES[scale]["lr"] / 4}, law),
+                        "mup_reference_width": sc.mup_frozen_at or widths[0]}, law),
+        "lr_4x": ({"lr": 4 * sc.base["lr"]}, law),
+        "lr_0.25x": ({"lr": sc.base["lr"] / 4}, law),
     }
-    variants = {k: v for k, v in variants.items() if k in BREAKDOWN_VARIANTS.get(scale, variants)}
+    variants = {k: v for k, v in variants.items() if k in (sc.breakdown or variants)}
     return [_base(scale, width=w, samples=None, schedule="linear",
                   tags={"experiment": "breakdown", "variant": name}, **extra, **lw.fields())
             for name, (extra, lw) in variants.items() for w in widths]
@@ -311,11 +319,11 @@ def breakdown(scale: str, law: Law) -> list[TrainConfig]:
 
 def noise_runs(scale: str, law: Law) -> list[TrainConfig]:
     """Schedules at a few widths and horizons, with the gradient-noise trace logged."""
-    widths = WIDTHS[scale]
+    widths = _scale(scale).widths
     mid = widths[len(widths) // 2]
     cases = [(w, 1.0) for w in (widths[1], mid, widths[-2])] + [(mid, 0.5), (mid, 2.0)]
     schedules = COLLAPSE_SCHEDULES
-    if scale.startswith("lm-"):  # the transformer: two widths at their optimum (GPU time)
+    if SCALES[scale].family == "lm":  # the transformer: two widths at their optimum (GPU time)
         cases, schedules = [(widths[1], 1.0), (mid, 1.0)], LM_COLLAPSE_SCHEDULES
     return [_base(scale, width=w, samples=None, schedule=sched, decay_frac=frac,
                   noise_batches=16 if scale == "full" else 8,
@@ -328,22 +336,26 @@ def noise_runs(scale: str, law: Law) -> list[TrainConfig]:
 # the full scale, widths 32-564 (P = 10.5k-3.2M, 303x), whose compute-optimal horizons
 # extrapolate the law (fitted on P = 42k-402k) by 4x below and 8x above that range. Stored in
 # results/full/ladder; chapter 5 ("The 300x ladder, measured") reads it.
-LADDER_WIDTHS = {"full": (32, 48, 72, 108, 160, 240, 360, 564)}
 LADDER_SEEDS = 3
+
+
+def _ladder_widths(scale: str, sweep: str) -> tuple[int, ...]:
+    widths = _scale(scale).ladder_widths
+    if not widths:
+        raise ConfigError(f"sweep {sweep!r} is not defined at scale {scale!r}; use "
+                          + " or ".join(f"--scale {k}" for k in sweep_scales(sweep)))
+    return widths
 
 
 def exponent_ladder(scale: str, law: Law) -> list[TrainConfig]:
     """Linear decay on a ladder of >= 300x in P, to horizons at the fitted exponent and at
     0.9x and 1.1x of it, each pinned to the fitted law at the ladder's geometric middle size."""
-    if scale not in LADDER_WIDTHS:
-        raise ConfigError(f"sweep 'ladder' is not defined at scale {scale!r}; use "
-                          + " or ".join(f"--scale {k}" for k in sorted(LADDER_WIDTHS)))
-    widths = LADDER_WIDTHS[scale]
+    widths = _ladder_widths(scale, "ladder")
     anchor = math.sqrt(_n_params(scale, widths[0]) * _n_params(scale, widths[-1]))
     variants = {"exponent_1.0x": law, "exponent_0.9x": law.with_exponent_scaled(0.9, anchor),
                 "exponent_1.1x": law.with_exponent_scaled(1.1, anchor)}
     return [_base(scale, width=w, samples=None, schedule="linear",
-                  seeds=SEEDS[scale][:LADDER_SEEDS],
+                  seeds=_scale(scale).seeds[:LADDER_SEEDS],
                   tags={"experiment": "ladder", "variant": name}, **lw.fields())
             for name, lw in variants.items() for w in widths]
 
@@ -364,16 +376,15 @@ LR_EXTRA = ((16, 3.0, LR_GRID), (128, 1.0, LR_GRID[1:4]))
 # "lm-tuned": lm-full's language and model under the recipe the gates of results/lm-full/lr chose
 # (chapter 8), with the law refitted from that sweep's constant-rate runs at the chosen rate
 # (results/lm-tuned/law.json) and a 6-width collapse ladder inside its fitted range.
-SCALES["lm-tuned"] = dict(SCALES["lm-full"], lr=1e-2, base_width=LR_BASE_WIDTH)
-WIDTHS["lm-tuned"] = (24, 32, 40, 48, 64, 96)
-HORIZON_WIDTHS["lm-tuned"], HORIZON_STEPS["lm-tuned"] = (16, 24, 32, 48, 64, 96, 128), (1, 10**6)
-SEEDS["lm-tuned"], BREAKDOWN_VARIANTS["lm-tuned"] = SEEDS["lm-full"], ("mup_frozen", "lr_4x")
-PRIOR_KAPPA_EXPONENT["lm-tuned"] = PRIOR_KAPPA_EXPONENT["lm-full"]
+SCALES["lm-tuned"] = LM_FULL.replace(
+    about="transformer, lm-full under the recipe chosen in chapter 8",
+    base=dict(_LM_FULL, lr=1e-2, base_width=LR_BASE_WIDTH), widths=(24, 32, 40, 48, 64, 96),
+    horizon_steps=(1, 10**6))
 
 def lr_transfer(scale: str, law: Law) -> list[TrainConfig]:
     """Learning-rate transfer under µP: the peak-rate grid per width, then knobs, then the
     constant-rate runs that complete the horizon-fit ladder at each rate."""
-    seeds, scheds = SEEDS[scale][:3], ("constant", "linear")
+    seeds, scheds = _scale(scale).seeds[:3], ("constant", "linear")
 
     def run(w: int, mult: float, sched: str, variant: str, **kw) -> TrainConfig:
         kw = dict(dict(lr=1e-2, base_width=LR_BASE_WIDTH), **kw)
@@ -407,15 +418,14 @@ def ladder_horizon(scale: str, law: Law) -> list[TrainConfig]:
     """Constant learning rate at every width of the exponent ladder, 3 seeds, each run to
     ``LADDER_HORIZON_MARGIN`` times its horizon under ``law`` (the law of ``--law``), and to at
     least ``LADDER_HORIZON_MIN_STEPS`` steps: for a horizon law fitted over the whole ladder."""
-    if scale not in LADDER_WIDTHS:
-        raise ValueError(f"the ladder's horizon sweep is defined for scales {sorted(LADDER_WIDTHS)}")
-    batch = SCALES[scale]["batch_size"]
+    widths = _ladder_widths(scale, "ladder-horizon")
+    batch = SCALES[scale].base["batch_size"]
     out = []
-    for w in LADDER_WIDTHS[scale]:
+    for w in widths:
         p = _n_params(scale, w)
         steps = math.ceil(LADDER_HORIZON_MARGIN * law.kappa * p ** (law.exponent - 1) / 6.0 / batch)
         out.append(_base(scale, width=w, samples=max(LADDER_HORIZON_MIN_STEPS, steps) * batch,
-                         schedule="constant", seeds=SEEDS[scale][:LADDER_SEEDS],
+                         schedule="constant", seeds=SCALES[scale].seeds[:LADDER_SEEDS],
                          tags={"experiment": "ladder-horizon"}))
     return out
 
@@ -425,12 +435,11 @@ def ladder_seeds(scale: str, law: Law) -> list[TrainConfig]:
     the whole ladder from :func:`ladder_horizon`), ``LADDER_SEEDS_SEEDS`` seeds, under both seed
     protocols: variants ``independent`` (each seed its own data stream) and ``shared_data``
     (the paper's: one data order). Seeds 0 of the two variants train on the same batches."""
-    if scale not in LADDER_WIDTHS:
-        raise ValueError(f"the ladder's seed sweep is defined for scales {sorted(LADDER_WIDTHS)}")
+    widths = _ladder_widths(scale, "ladder-seeds")
     return [_base(scale, width=w, samples=None, schedule="linear", seed_protocol=protocol,
-                  seeds=SEEDS[scale][:LADDER_SEEDS_SEEDS],
+                  seeds=SCALES[scale].seeds[:LADDER_SEEDS_SEEDS],
                   tags={"experiment": "ladder-seeds", "variant": protocol}, **law.fields())
-            for protocol in ("independent", "shared_data") for w in LADDER_WIDTHS[scale]]
+            for protocol in ("independent", "shared_data") for w in widths]
 
 
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
@@ -439,20 +448,16 @@ EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "lr": lr_transfer,
 }
 
-# The command line's help: what each scale is, and the scales a sweep is limited to.
-SCALE_HELP = {
-    "quick": "MLP, small enough for a chapter on two CPU cores (about a minute)",
-    "full": "MLP, the GPU sweeps behind the book's figures (results/full)",
-    "accelerator": "MLP, the chapters' live runs on a GPU or TPU (full's task, widths 64-96)",
-    "lm-quick": "transformer on the synthetic language, CPU (about a minute per width)",
-    "lm-full": "transformer, the GPU ladder of Part V (results/lm-full)",
-    "lm-large": "transformer, bf16, for the throughput benchmark and real token corpora",
-    "lm-accelerator": "transformer, chapter 8's live runs on a GPU or TPU",
-    "lm-tuned": "transformer, lm-full under the recipe chosen in chapter 8",
-}
-SWEEP_SCALES = {"ladder": tuple(LADDER_WIDTHS), "lr": ("lm-full",)}  # default: every scale
+SWEEP_SCALES = {"lr": ("lm-full",)}  # sweeps limited to some scales (default: every scale)
+
+
+def sweep_scales(name: str) -> list[str]:
+    """The scales sweep ``name`` is defined at."""
+    if name in ("ladder", "ladder-horizon", "ladder-seeds"):
+        return sorted(k for k, v in SCALES.items() if v.ladder_widths)
+    return sorted(SWEEP_SCALES.get(name, SCALES))
 
 
 def sweeps_at(scale: str) -> list[str]:
     """The sweeps defined at ``scale``."""
-    return [k for k in EXPERIMENTS if scale in SWEEP_SCALES.get(k, (scale,))]
+    return [k for k in EXPERIMENTS if scale in sweep_scales(k)]

@@ -27,8 +27,8 @@ from ..paths import results_dir
 from .config import TrainConfig
 from .engine import training_flops
 from .experiments import (
-    HORIZON_WIDTHS,
     LIVE_SCALES,
+    SCALES,
     Law,
     _base,
     breakdown,
@@ -41,8 +41,8 @@ MLP_SCALES = LIVE_SCALES["mlp"]  # ("quick", "accelerator")
 LAW_SOURCE = {"quick": "quick", "accelerator": "full"}
 # Chapter 1: the widths of the live horizon sweep, and the task-exponent demo (the width it
 # trains, its steps and seeds).
-HORIZON_DEMO_WIDTHS = {"quick": HORIZON_WIDTHS["quick"][::2],
-                       "accelerator": HORIZON_WIDTHS["accelerator"]}
+HORIZON_DEMO_WIDTHS = {"quick": SCALES["quick"].horizon_widths[::2],
+                       "accelerator": SCALES["accelerator"].horizon_widths}
 TASK_EXPONENT_DEMO = {"quick": dict(width=32, steps=1_500, seeds=(0, 1), n_evals=30),
                       "accelerator": dict(width=64, steps=3_000, seeds=(0, 1), n_evals=30)}
 # Chapter 2: the µP learning-rate sweep (a deliberately easy 8-D task, depth 2, base width 48).
