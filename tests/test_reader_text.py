@@ -46,3 +46,24 @@ def test_no_internal_words_in_chapters(path):
     for i, cell in enumerate(cells):
         hits = INTERNAL.findall(RENDERED.rendered_cell_text(cell))
         assert not hits, f"{path.name}, cell {i}, shows project-internal words {hits}"
+
+
+# The L0 of the MLP task is said one way (book/notation.md): the true L0 is 0, the task being
+# realisable; free fits of the frontier give about 0.02. Not "the fitted L0 is about zero".
+FITTED_L0_ZERO = re.compile(
+    r"fitted irreducible loss of (?:this|the) MLP(?: task)? is (?:about|close to) zero|"
+    r"regression task \$L_0 \\approx 0\$", re.I)
+
+
+def test_l0_pattern_can_fail():
+    assert FITTED_L0_ZERO.search("the fitted irreducible loss of this\nMLP is about zero".replace("\n", " "))
+
+
+@pytest.mark.parametrize("path", [*PAGES, *CHAPTERS], ids=lambda p: p.name)
+def test_mlp_l0_is_stated_one_way(path):
+    text = path.read_text(encoding="utf8")
+    if path.suffix == ".ipynb":
+        text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"])
+    text = re.sub(r"\s+", " ", text)
+    hits = FITTED_L0_ZERO.findall(text)
+    assert not hits, f"{path.name}: {hits}; say 'the true L0 is 0; free fits give about 0.02'"
