@@ -42,9 +42,11 @@ def steepest_step(steps: ArrayLike, losses: ArrayLike, L0: float, *, window: flo
                   n_grid: int = 400) -> float:
     """Step where the seed-mean reducible loss ``L - L0`` falls fastest in log-log.
 
-    ``ln(L - L0)`` of the mean curve is interpolated linearly in ``ln t`` onto ``n_grid``
-    log-spaced points (``t > 0`` only) and differenced over ``+-window/2`` in ``ln t``; the
-    step of the largest local exponent ``-d ln(L - L0) / d ln t`` is returned.
+    ``ln(L - L0)`` of the mean curve, from the first evaluation where it has made half of its
+    descent (first to last evaluation, ``t > 0``; so that an early loss spike and its recovery
+    do not count), is interpolated linearly in ``ln t`` onto ``n_grid`` log-spaced points and
+    differenced over ``+-window/2`` in ``ln t``; the step of the largest local exponent
+    ``-d ln(L - L0) / d ln t`` is returned.
 
     A flat start that bends at ``t = 300`` into a power law ``t^-1/2``, above a noise floor
     0.05 (which the local exponent sees fall away again):
@@ -59,7 +61,11 @@ def steepest_step(steps: ArrayLike, losses: ArrayLike, L0: float, *, window: flo
     if L.ndim == 2:
         L = np.nanmean(L, axis=0)
     ok = (t > 0) & np.isfinite(L) & (L > L0)
-    lt, L = np.log(t[ok]), np.log(L[ok] - L0)
+    t, L = t[ok], L[ok]
+    # only the second half of the descent: an early spike and its recovery (a high rate
+    # without warmup) are not the bend into the tail
+    start = int(np.argmax(L <= L[0] - 0.5 * (L[0] - L[-1])))
+    lt, L = np.log(t[start:]), np.log(L[start:] - L0)
     grid = np.linspace(lt[0], lt[-1], n_grid)
     Lg = np.interp(grid, lt, L)
     h = max(1, int(round(window / 2 / (grid[1] - grid[0]))))

@@ -373,13 +373,13 @@ LR_KNOBS = {"base16": dict(base_width=16, lr=8e-2), "warmup": dict(warmup_frac=0
 LR_KNOB_WIDTHS = {"base16": (24, 48), "warmup": (24, 48), "embed0.5": (24, 48)}
 LR_EXTRA = ((16, 3.0, LR_GRID), (128, 1.0, LR_GRID[1:4]))
 
-# "lm-tuned": lm-full's language and model under the recipe the gates of results/lm-full/lr chose
-# (chapter 8), with the law refitted from that sweep's constant-rate runs at the chosen rate
-# (results/lm-tuned/law.json) and a 6-width collapse ladder inside its fitted range.
+# "lm-tuned": lm-full's language and model under the rate the gates of results/lm-full/lr favour
+# (chapter 8: peak lr 1e-2 at base width 128, the lowest rate with a flat decay gain), for a horizon
+# sweep (lm-full's widths and run lengths), its law (results/lm-tuned/law.json) and a 6-width
+# collapse ladder inside the law's fitted range. Not run yet.
 SCALES["lm-tuned"] = LM_FULL.replace(
     about="transformer, lm-full under the recipe chosen in chapter 8",
-    base=dict(_LM_FULL, lr=1e-2, base_width=LR_BASE_WIDTH), widths=(24, 32, 40, 48, 64, 96),
-    horizon_steps=(1, 10**6))
+    base=dict(_LM_FULL, lr=1e-2, base_width=LR_BASE_WIDTH), widths=(24, 32, 40, 48, 64, 96))
 
 def lr_transfer(scale: str, law: Law) -> list[TrainConfig]:
     """Learning-rate transfer under µP: the peak-rate grid per width, then knobs, then the
