@@ -1,0 +1,75 @@
+"""One notation (book/notation.md): the clashes fixed so far must not come back.
+
+* The Fourier task's exponent is zeta (chapters 0-2); nu is only the size exponent of the
+  two-term law (chapters 3 and 5).
+* D_base lists the base widths the book's runs really use.
+* The book's prose spells "normalised" (code identifiers such as ``normalized_curves`` aside).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from supercollapse.results import load_run, run_files
+from supercollapse.train import experiments
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTATION = (ROOT / "book" / "notation.md").read_text(encoding="utf8")
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+PAGES = sorted((ROOT / "book").glob("*.md"))
+
+
+def _cells(path, kind=None):
+    cells = json.loads(path.read_text(encoding="utf8"))["cells"]
+    return ["".join(c["source"]) for c in cells if kind is None or c["cell_type"] == kind]
+
+
+def _row(symbol: str) -> str:
+    """The text of the notation table's row for ``symbol`` (up to the next row)."""
+    i = NOTATION.index(f"* - {symbol}")
+    j = NOTATION.find("\n* - ", i + 1)
+    return NOTATION[i:j if j > 0 else None]
+
+
+TASK_CHAPTERS = [p for p in CHAPTERS if p.name[:2] in ("00", "01", "02")]
+
+
+@pytest.mark.parametrize("path", TASK_CHAPTERS, ids=lambda p: p.name)
+def test_task_exponent_is_zeta(path):
+    text = "\n".join(_cells(path))
+    assert "\\nu" not in text, f"{path.name}: the task exponent is zeta (nu is the size exponent)"
+
+
+def test_nu_is_the_size_exponent():
+    assert "$\\zeta$" in NOTATION and "$\\mu$, $\\nu$" in NOTATION
+    ch03 = "\n".join(_cells(ROOT / "chapters" / "03_scaling_collapse.ipynb", "markdown"))
+    assert "B\\,p^{-\\nu}" in ch03
+
+
+def _base_width(folder: str) -> int:
+    return load_run(next(iter(run_files(ROOT / "results" / folder)))).config.base_width
+
+
+def test_base_width_row_lists_the_widths_used():
+    row = _row("$D_{\\text{base}}$")
+    used = {_base_width("full/collapse"), _base_width("lm-full/collapse"),
+            experiments._QUICK["base_width"]}
+    for w in used:
+        assert re.search(rf"\b{w}\b", row), f"D_base row omits {w}: {row!r}"
+
+
+def _prose(text: str) -> str:
+    """Text without code spans, code blocks and roles' targets."""
+    text = re.sub(r"```.*?```", " ", text, flags=re.S)
+    return re.sub(r"`[^`]*`", " ", text)
+
+
+@pytest.mark.parametrize("path", [*CHAPTERS, *PAGES], ids=lambda p: p.name)
+def test_prose_spells_normalised(path):
+    texts = _cells(path, "markdown") if path.suffix == ".ipynb" else [path.read_text("utf8")]
+    hits = [m for t in texts for m in re.findall(r"\w*normaliz\w*", _prose(t), re.I)]
+    assert not hits, f"{path.name}: {hits}; the book spells 'normalised'"
