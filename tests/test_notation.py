@@ -1,7 +1,7 @@
 """One notation (book/notation.md): the clashes fixed so far must not come back.
 
 * The Fourier task's exponent is zeta (chapters 0-2); nu is only the size exponent of the
-  two-term law (chapters 3 and 5).
+  two-term law (chapters 3 and 5), whose coefficients are A_t and A_p (B is the batch size).
 * D_base lists the base widths the book's runs really use.
 * The book's prose spells "normalised" (code identifiers such as ``normalized_curves`` aside).
 """
@@ -47,7 +47,15 @@ def test_task_exponent_is_zeta(path):
 def test_nu_is_the_size_exponent():
     assert "$\\zeta$" in NOTATION and "$\\mu$, $\\nu$" in NOTATION
     ch03 = "\n".join(_cells(ROOT / "chapters" / "03_scaling_collapse.ipynb", "markdown"))
-    assert "B\\,p^{-\\nu}" in ch03
+    assert "A_p\\,p^{-\\nu}" in ch03
+
+
+@pytest.mark.parametrize("name", ["03_scaling_collapse", "05_when_collapse_breaks"])
+def test_b_is_only_the_batch_size(name):
+    """The two-term law's coefficients are A_t and A_p: no bare A or B in the formulas."""
+    for text in _cells(ROOT / "chapters" / f"{name}.ipynb", "markdown"):
+        for math in re.findall(r"\$\$.*?\$\$|\$[^$\n]+\$", text, re.S):
+            assert not re.search(r"(?<![\\\w])[AB](?![_\w])", math), f"{name}: {math[:80]}"
 
 
 def _base_width(folder: str) -> int:
