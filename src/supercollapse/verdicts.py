@@ -185,7 +185,7 @@ def verdicts_markdown(rows: Sequence[LadderVerdict]) -> str:
     >>> print(verdicts_markdown([row]).splitlines()[2])
     | 4 | `full/collapse` linear, all trained | residual MLP | Fourier regression | 23.5k-402.0k (17x, 6 sizes) | 5, independent | 0 (true, realisable) | linear | 0.90 [0.80, 1.00] | 0.40 | supercollapse |
     """
-    head = ("| ch. | ladder | model | task | span in P | seeds | L0 used | schedule "
+    head = ("| ch. | ladder | model | task | span in p | seeds | L0 used | schedule "
             "| Δ<σ fraction [90% interval] | median Δ/σ | verdict |")
     lines = [head, "|" + "---|" * 11]
     for r in rows:
