@@ -81,3 +81,26 @@ def test_prose_spells_normalised(path):
     texts = _cells(path, "markdown") if path.suffix == ".ipynb" else [path.read_text("utf8")]
     hits = [m for t in texts for m in re.findall(r"\w*normaliz\w*", _prose(t), re.I)]
     assert not hits, f"{path.name}: {hits}; the book spells 'normalised'"
+
+
+MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
+# Part V writes P for the parameter count, as Chinchilla does (notation.md says so).
+PART_V = {"08_transformers.ipynb", "synthetic_language.md", "notation.md"}
+
+
+@pytest.mark.parametrize("path", [p for p in [*CHAPTERS, *PAGES] if p.name not in PART_V],
+                         ids=lambda p: p.name)
+def test_parameter_count_is_p(path):
+    """P is Adam's preconditioner (P^{1/2}, P^{-1/2}); the parameter count is p."""
+    texts = _cells(path, "markdown") if path.suffix == ".ipynb" else [path.read_text("utf8")]
+    for text in texts:
+        for math in MATH.findall(text):
+            bare = re.search(r"(?<![\\\w])P(?![\w]|\^\{-?1/2\})", math)
+            assert not bare, f"{path.name}: {math[:80]!r}: the parameter count is p"
+
+
+def test_d_is_the_width_in_chapter_6():
+    """Adam's diagonal is Lambda in chapter 6; D is the width."""
+    for text in _cells(ROOT / "chapters" / "06_noise_model.ipynb", "markdown"):
+        for math in MATH.findall(text):
+            assert not re.search(r"(?<![\\\w])D(?![\w])", math), math[:80]
