@@ -138,12 +138,20 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
     print("|---|---|" + "---:|---:|" * len(drops))
     for directory in args.runs:
         ladders = load_ladders(directory)
+        L0 = args.L0
+        if L0 is None:  # 0 is right for a realisable task only; say so rather than assume it
+            tasks = {r.config.task for r in load_runs(directory)}
+            if tasks - {"fourier"}:
+                raise InputError(f"{directory}: runs of the task(s) {sorted(tasks)}, whose "
+                                 "irreducible loss is not 0: give it with --L0 (1.153 for the "
+                                 "book's synthetic language, lm-full)")
+            L0 = 0.0
         for name, curves in ladders.items():
             if len(curves) - drops[-1] < 2:
                 raise InputError(f"{directory}: variant {name} has {len(curves)} size(s), too "
                                  f"few to drop {drops[-1]} and keep 2 (Delta compares sizes); "
                                  "lower --drop or give a ladder of more sizes")
-        table = verdict_table(ladders, drop_smallest=drops, x_min=args.x_min)
+        table = verdict_table(ladders, drop_smallest=drops, x_min=args.x_min, L0=L0)
         for name, curves in ladders.items():
             cells = " | ".join(f"{table[name, len(curves) - k].frac_below:.2f} | "
                                f"{table[name, len(curves) - k].median_ratio:.2f}" for k in drops)
@@ -263,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     vd.add_argument("--drop", type=int, nargs="+", default=[0, 1], metavar="K",
                     help="also summarise each ladder without its K smallest sizes")
     vd.add_argument("--x-min", type=float, default=0.2, help="summarise over x_min <= x < 1")
+    vd.add_argument("--L0", type=float, default=None,
+                    help="irreducible loss of the normalisation (default: 0, allowed only for "
+                         "the realisable Fourier task; required for a language task)")
     vd.set_defaults(fn=cmd_verdicts)
     rp = sub.add_parser("reproduce", help="retrain stored runs and compare their curves")
     rp.add_argument("paths", nargs="+", help="run files (.npz) or results directories")

@@ -52,6 +52,7 @@ from .frontier import (
     fit_horizon_law,
 )
 from .ladder import Ladder, LadderLike, as_ladder
+from .recipe import LadderGains, gains_of_curves
 from .theory import fit_two_term
 
 __all__ = [
@@ -224,7 +225,10 @@ class ScalingReport:
             fewer than three).
         symptoms: learning-rate and parameterisation patterns found: ``"parameterisation"``,
             ``"lr_too_high"``, ``"lr_too_low"`` (a fan of under-trained large models whose
-            horizon law the constant-rate runs confirm).
+            horizon law the constant-rate runs confirm and whose decay gain is flat),
+            ``"decay_gain"`` (the decay gain ``N/R`` varies by more than ``GAIN_SPREAD`` across
+            sizes), ``"transient"`` (a horizon shorter than ``TRANSIENT_RATIO`` times the step
+            where the size's constant-rate curve bends).
         loo_delta: mean ``Delta`` over the range with each size left out, shape ``(n_sizes,)``.
         loo_gain: ``1 - loo_delta / summary.mean_delta``.
         outlier: index of the size with the largest ``loo_gain``.
@@ -233,6 +237,9 @@ class ScalingReport:
             fewer than three sizes).
         l0_sensitivity: ``{L0: frac_below}`` at the given ``L0`` and at the probes.
         L0, x_range, n_bootstrap: the inputs.
+        gains: with constant-rate runs of the same sizes and a decayed ladder, the decay gain
+            ``N/R`` and the transient position ``x_steep`` of each size
+            (:func:`~supercollapse.analysis.recipe.gains_of_curves`); ``None`` otherwise.
         notes: the findings and what to do, one line each.
     """
 
@@ -272,6 +279,7 @@ class ScalingReport:
     supercollapse_frac: float = 0.75
     broken_ratio: float = 1.5
     symptom_notes: tuple[str, ...] = ()
+    gains: LadderGains | None = None
     notes: tuple[str, ...] = field(default=())
 
     def headline(self) -> str:
@@ -537,6 +545,44 @@ def _noise_free(r: ScalingReport) -> list[str]:
             if _seeds_ok(r) and s <= 1e-9]
 
 
+# Recipe gates read from constant-rate runs (analysis/recipe.py): N/R flat within GAIN_SPREAD,
+# horizons at least TRANSIENT_RATIO times the step where the constant-rate curve bends.
+GAIN_SPREAD, TRANSIENT_RATIO = 1.3, 20.0
+
+
+def _gain_note(r: ScalingReport) -> str:
+    g = r.gains
+    assert g is not None
+    per = ", ".join(f"{lab} {v:.3f}" for lab, v in zip(r.labels, g.ratio, strict=True))
+    line = (f"decay gain N/R = (L_const(T/2) - L_decayed(T)) / (L_const(T) - L0) per size: "
+            f"{per} (max/min {g.spread:.2f})")
+    if g.spread <= GAIN_SPREAD:
+        return line + ": flat, as a recipe that treats every size alike gives."
+    if "decay_gain" not in r.symptoms:
+        return line + ": not flat, but the horizons are off (the refitted law), which changes it too."
+    rho = g.tracks(r.deviation)
+    line += (f": not flat. The offsets follow it (correlation {rho:.2f}): " if rho > 0.8 else
+             ": not flat. ")
+    return line + ("the decay removes a different part of the loss at each size, so the "
+                   "normalised curves cannot coincide whatever the horizon law. This is the "
+                   "recipe's doing, not the law's: tune the peak learning rate (and the µP base "
+                   "width, warmup) until N/R is flat across sizes.")
+
+
+def _transient_note(r: ScalingReport) -> str:
+    g = r.gains
+    assert g is not None
+    short = [f"{lab} (T/t_steep = {1 / x:.1f})" for lab, x in zip(r.labels, g.x_steep, strict=True)
+             if 1 / x < TRANSIENT_RATIO]
+    return ("horizons inside the optimiser's transient: the constant-rate curves bend (their "
+            "local exponent -dln(L-L0)/dln t peaks) at x = "
+            + ", ".join(f"{x:.2f}" for x in g.x_steep)
+            + f" of the horizons, and {', '.join(short)} end within {TRANSIENT_RATIO:g} bends: "
+            "those sizes are normalised across the bend and take another shape on the range. "
+            "Train them longer (a horizon multiple), or use larger sizes, whose horizons are "
+            "long in steps.")
+
+
 def _fan_note(r: ScalingReport) -> str:
     h = r.horizon
     assert h is not None
@@ -545,6 +591,12 @@ def _fan_note(r: ScalingReport) -> str:
             f"{100 * h.slope.hi:+.2f}])")
     line += (": a size-dependent error, even though the ladder supercollapses. "
              if r.verdict == "supercollapse" else ". ")
+    if {"decay_gain", "transient"} & set(r.symptoms):
+        agree = (" The horizon law refitted from the constant-rate runs agrees with the "
+                 "ladder's exponent." if h.refit_agrees else "")
+        return line + ("It is not read as a horizon error, nor as too low a learning rate at "
+                       "the large sizes: the recipe treats the sizes differently (the decay "
+                       "gain and transient notes below)." + agree)
     if [s for s in r.symptoms if s != "lr_too_low"]:
         return line + "With the symptoms above it is not read as a horizon error."
     if r.decay is False:
@@ -618,6 +670,9 @@ NOTES: tuple[tuple[Callable[[ScalingReport], bool],
                "trained long enough, did its learning rate transfer?"),
     (lambda r: True, lambda r: r.symptom_notes),
     (lambda r: r.horizon is not None and r.horizon.fan, _fan_note),
+    (lambda r: r.gains is not None, _gain_note),
+    (lambda r: r.gains is not None and bool(np.any(1 / r.gains.x_steep < TRANSIENT_RATIO)),
+     _transient_note),
     (lambda r: r.horizon is not None and r.horizon.refit_agrees is not None,
      lambda r: f"horizon law refitted from the constant-rate runs: 1 + gamma = "
                f"{1 + r.horizon.refit.gamma:.3f} [{r.horizon.refit_interval[0]:.3f}, "
@@ -816,6 +871,20 @@ def check_scaling(
     symptoms, symptom_notes = ((), []) if not enough else _symptoms(
         res, sizes_a, labels_t, dev, sigma_size, n_dropped)
 
+    gains = None
+    if constant_runs is not None and known_sizes and decay is not False:
+        const = as_ladder(constant_runs)
+        try:
+            gains = gains_of_curves(curves, sizes_a, list(const), const.sizes, L0)
+        except ValueError:  # a constant-rate curve that does not reach below its start
+            gains = None
+    # the recipe's symptoms, unless the refitted law says the horizons are off (a horizon error
+    # changes the decay gain too; fix the exponent first)
+    if gains is not None and not (horizon is not None and horizon.refit_agrees is False):
+        if gains.spread > GAIN_SPREAD:
+            symptoms = (*symptoms, "decay_gain")
+        if np.any(1 / gains.x_steep < TRANSIENT_RATIO):
+            symptoms = (*symptoms, "transient")
     h = horizon
     if (h is not None and h.fan and not symptoms and decay is not False and h.refit_agrees
             and h.slope.value > 0):
@@ -830,6 +899,6 @@ def check_scaling(
         loo_delta=loo, loo_gain=gain, outlier=out, outlier_flagged=flagged,
         summary_without_outlier=without, l0_sensitivity=l0s, L0=float(L0), x_range=(lo, hi),
         n_bootstrap=int(n_bootstrap), supercollapse_frac=supercollapse_frac,
-        broken_ratio=broken_ratio, symptom_notes=tuple(symptom_notes),
+        broken_ratio=broken_ratio, symptom_notes=tuple(symptom_notes), gains=gains,
     )
     return dataclasses.replace(report, notes=scaling_notes(report))

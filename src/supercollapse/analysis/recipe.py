@@ -15,9 +15,9 @@ runs of each width to one horizon ``T``:
    the normalised curves ``l(x) = R(x)/R(1)`` of sizes whose decay removes different
    fractions of their loss cannot coincide.
 3. **Past the transient.** Every horizon is at least ``min_transient_ratio`` (20) times the
-   step where the size's constant-rate curve is steepest as a power law, i.e. where its local
-   exponent peaks, ``t_steep = argmax_t -d ln(L - L0)/d ln t``: the curve bends there from
-   the optimiser's transient into its power-law tail, and a size normalised across that bend
+   step where the size's constant-rate curve becomes steepest as a power law, i.e. where its
+   local exponent ``-d ln(L - L0)/d ln t`` first reaches 90% of its peak (``t_steep``): the
+   curve bends there from the optimiser's transient into its power-law tail, and a size normalised across that bend
    (at ``x = t_steep/T`` of order 0.1 or more) has a different shape on ``[0.2, 1)`` than one
    that is long past it.
 
@@ -33,20 +33,20 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["DecayGain", "LadderGains", "LrCell", "RecipeGates", "decay_gain", "ladder_gains",
-           "lr_table", "recipe_gates",
-           "steepest_step"]
+__all__ = ["DecayGain", "LadderGains", "LrCell", "RecipeGates", "decay_gain", "gains_of_curves",
+           "ladder_gains", "lr_table", "recipe_gates", "steepest_step"]
 
 
 def steepest_step(steps: ArrayLike, losses: ArrayLike, L0: float, *, window: float = 0.5,
-                  n_grid: int = 400) -> float:
-    """Step where the seed-mean reducible loss ``L - L0`` falls fastest in log-log.
+                  n_grid: int = 400, frac: float = 0.9) -> float:
+    """Step where the seed-mean reducible loss ``L - L0`` bends into its steepest fall in log-log.
 
     ``ln(L - L0)`` of the mean curve, from the first evaluation where it has made half of its
     descent (first to last evaluation, ``t > 0``; so that an early loss spike and its recovery
     do not count), is interpolated linearly in ``ln t`` onto ``n_grid`` log-spaced points and
-    differenced over ``+-window/2`` in ``ln t``; the step of the largest local exponent
-    ``-d ln(L - L0) / d ln t`` is returned.
+    differenced over ``+-window/2`` in ``ln t``; returned is the first step where the local
+    exponent ``-d ln(L - L0) / d ln t`` reaches ``frac`` (0.9) of its largest value: the onset
+    of the tail (a pure power-law tail has a flat local exponent, whose argmax alone is noise).
 
     A flat start that bends at ``t = 300`` into a power law ``t^-1/2``, above a noise floor
     0.05 (which the local exponent sees fall away again):
@@ -54,7 +54,7 @@ def steepest_step(steps: ArrayLike, losses: ArrayLike, L0: float, *, window: flo
     >>> t = np.geomspace(1, 1e5, 300)
     >>> L = 1 + 2 * (1 + (t / 300) ** 2) ** -0.25 + 0.05
     >>> round(float(np.log10(steepest_step(t, L, L0=1.0))), 1)
-    3.4
+    3.1
     """
     t = np.asarray(steps, dtype=float)
     L = np.asarray(losses, dtype=float)
@@ -70,7 +70,7 @@ def steepest_step(steps: ArrayLike, losses: ArrayLike, L0: float, *, window: flo
     Lg = np.interp(grid, lt, L)
     h = max(1, int(round(window / 2 / (grid[1] - grid[0]))))
     slope = -(Lg[2 * h:] - Lg[:-2 * h]) / (grid[2 * h:] - grid[:-2 * h])
-    return float(np.exp(grid[h + int(np.argmax(slope))]))
+    return float(np.exp(grid[h + int(np.argmax(slope >= frac * slope.max()))]))
 
 
 @dataclass(frozen=True)
@@ -237,13 +237,15 @@ class LadderGains:
     """Decay gains and transient positions of a decayed ladder, per size (sorted by size).
 
     Attributes:
-        sizes, steps: parameter count and horizon ``T`` (steps) of each decayed run.
+        sizes: parameter count of each decayed run.
+        horizon: its horizon ``T``, in steps (:func:`ladder_gains`) or in compute
+            (:func:`gains_of_curves`); ``t_steep`` is in the same unit.
         gain: :class:`DecayGain` against the constant-rate run of the same size.
         t_steep: :func:`steepest_step` of that constant-rate run; ``x_steep = t_steep / T``.
     """
 
     sizes: tuple[float, ...]
-    steps: tuple[int, ...]
+    horizon: tuple[float, ...]
     gain: tuple[DecayGain, ...]
     t_steep: tuple[float, ...]
 
@@ -253,7 +255,7 @@ class LadderGains:
 
     @property
     def x_steep(self) -> np.ndarray:
-        return np.array(self.t_steep) / np.array(self.steps)
+        return np.array(self.t_steep) / np.array(self.horizon)
 
     @property
     def spread(self) -> float:
@@ -268,9 +270,36 @@ class LadderGains:
         return float(np.corrcoef(o, self.ratio)[0, 1])
 
 
+def gains_of_curves(decayed: Sequence, sizes: ArrayLike, constant: Sequence,
+                    constant_sizes: ArrayLike, L0: float) -> LadderGains | None:
+    """:class:`LadderGains` from ``(compute, losses)`` pairs: each decayed curve (its last point
+    is its horizon) against the constant-rate curve of the same size that reaches it, time in
+    compute. ``None`` if some size has no such constant-rate curve."""
+    cs = np.asarray(constant_sizes, dtype=float)
+    rows = []
+    for p, (c, L) in sorted(zip(np.asarray(sizes, dtype=float), decayed, strict=True),
+                            key=lambda t: t[0]):
+        k = np.flatnonzero(np.isclose(cs, p, rtol=1e-6))
+        if k.size == 0:
+            return None
+        cc, LL = (np.asarray(a, dtype=float) for a in constant[int(k[0])])
+        c_end = float(np.asarray(c, dtype=float)[-1])
+        if cc[-1] < c_end * (1 - 1e-6):
+            return None
+        final = np.asarray(L, dtype=float)
+        final = final[:, -1] if final.ndim == 2 else final[-1:]
+        rows.append((float(p), c_end, decay_gain(cc, LL, final, c_end, L0),
+                     steepest_step(cc, LL, L0)))
+    if not rows:
+        return None
+    sizes_, horizon, gains, steep = zip(*rows, strict=True)
+    return LadderGains(sizes=sizes_, horizon=horizon, gain=gains, t_steep=steep)
+
+
 def ladder_gains(decayed: Sequence, constant: Sequence, L0: float) -> LadderGains | None:
-    """:class:`LadderGains` of decayed runs, each paired with the constant-rate run of the same
-    parameter count that reaches its horizon (``None`` if any size has none)."""
+    """:class:`LadderGains` of decayed runs (:class:`~supercollapse.results.RunResult`), each
+    paired with the longest constant-rate run of the same parameter count, time in steps
+    (``None`` if some size has none that reaches its horizon)."""
     const = {}
     for r in constant:
         if r.config.schedule == "constant":
@@ -284,9 +313,9 @@ def ladder_gains(decayed: Sequence, constant: Sequence, L0: float) -> LadderGain
             return None
         gain = decay_gain(c.curves["step"], c.curves["test_loss"],
                           d.curves["test_loss"][:, -1], d.total_steps, L0)
-        rows.append((float(d.n_params), d.total_steps, gain,
+        rows.append((float(d.n_params), float(d.total_steps), gain,
                      steepest_step(c.curves["step"], c.curves["test_loss"], L0)))
     if not rows:
         return None
-    sizes, steps, gains, steep = zip(*rows, strict=True)
-    return LadderGains(sizes=sizes, steps=steps, gain=gains, t_steep=steep)
+    sizes, horizon, gains, steep = zip(*rows, strict=True)
+    return LadderGains(sizes=sizes, horizon=horizon, gain=gains, t_steep=steep)
