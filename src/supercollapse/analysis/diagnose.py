@@ -575,7 +575,7 @@ def _transient_note(r: ScalingReport) -> str:
     short = [f"{lab} (T/t_steep = {1 / x:.1f})" for lab, x in zip(r.labels, g.x_steep, strict=True)
              if 1 / x < TRANSIENT_RATIO]
     return ("horizons inside the optimiser's transient: the constant-rate curves bend (their "
-            "local exponent -dln(L-L0)/dln t peaks) at x = "
+            "local exponent -dln(L-L0)/dln t reaches 90% of its peak) at x = "
             + ", ".join(f"{x:.2f}" for x in g.x_steep)
             + f" of the horizons, and {', '.join(short)} end within {TRANSIENT_RATIO:g} bends: "
             "those sizes are normalised across the bend and take another shape on the range. "
