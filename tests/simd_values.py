@@ -27,11 +27,11 @@ from supercollapse.analysis.frontier import (
     fit_horizon_law,
     local_exponent,
 )
-from supercollapse.analysis.recipe import ladder_gains
+from supercollapse.analysis.recipe import ladder_gains, recipe_gates
 from supercollapse.analysis.seeds import compare_ladders
 from supercollapse.analysis.theory import fit_two_term
 from supercollapse.paths import results_dir
-from supercollapse.results import load_sweep, to_ladder
+from supercollapse.results import load_runs, load_sweep, to_ladder
 
 
 def fit_values(fit) -> list[float]:
@@ -174,6 +174,21 @@ def transformer_values() -> dict[str, list[float]]:
             rep.summary.frac_below, rep.summary.median_ratio, rep.frac_below.lo,
             rep.frac_below.hi, rep.median_ratio.lo, rep.median_ratio.hi,
             *rep.verdict_prob.values(), *rep.deviation, *rep.loo_gain]
+    # the recipe gates: the stored ladder, and the lr-transfer sweep at each rate
+    g = recipe_gates(sweep["constant"] + sweep["linear"], L0, variant_of=lambda r: True)
+    out["ch8 gates stored"] = [*(v.ratio for v in g.gain), *g.t_steep]
+    lr_runs = load_runs(results_dir() / "lm-full" / "lr")
+    for x in sorted({r.config.lr for r in lr_runs if r.config.tags["variant"].startswith("lr=")}):
+        g = recipe_gates(lr_runs, L0, lr=x)
+        out[f"ch8 gates lr={x:g}"] = [*(v.ratio for v in g.gain), *g.t_steep]
+        for sched in ("linear", "constant"):
+            rep = check_scaling(to_ladder([r for r in lr_runs
+                                           if r.config.tags["variant"] == f"lr={x:g}"
+                                           and r.config.schedule == sched]),
+                                L0=L0, n_bootstrap=200)
+            out[f"ch8 lr={x:g} {sched}"] = [rep.frac_below.value, rep.frac_below.lo,
+                                            rep.frac_below.hi, rep.median_ratio.value,
+                                            rep.horizon.slope.value]
     noise = load_sweep("noise", scale="lm-full")
     for w in sorted({r.config.width for r in noise["constant"]}):
         pick = {v: next(r for r in noise[v] if r.config.width == w) for v in noise}
