@@ -17,13 +17,18 @@ PAGE = ROOT / "book" / "verdicts.md"
 
 
 
-def _is_ladder_to_horizon(runs) -> bool:
-    """Several sizes of one recipe, each trained to the compute-optimal horizon of a fitted law
-    (``horizon_mult == 1``), not a noise-trace repeat (``noise_batches == 0``)."""
-    cfgs = [r.config for r in runs]
-    return (len({c.width for c in cfgs}) >= 3 and len(cfgs) == len({c.width for c in cfgs})
-            and all(c.horizon_kappa is not None and c.horizon_mult == 1.0
-                    and c.noise_batches == 0 for c in cfgs))
+def _ladders_to_horizon(runs) -> list:
+    """The ladders among a variant's runs: per schedule, at least three widths, one run each,
+    each trained to a common multiple of a fitted law's horizon, not a noise-trace repeat."""
+    out = []
+    for schedule in {r.config.schedule for r in runs}:
+        cfgs = [r.config for r in runs if r.config.schedule == schedule]
+        widths = {c.width for c in cfgs}
+        if (len(widths) >= 3 and len(widths) == len(cfgs)
+                and len({c.horizon_mult for c in cfgs}) == 1
+                and all(c.horizon_kappa is not None and c.noise_batches == 0 for c in cfgs)):
+            out.append(schedule)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -37,17 +42,16 @@ def _key(r):
 
 def test_every_stored_ladder_is_in_the_table():
     """A sweep of results/ left out of LADDER_SWEEPS holds no ladder to a horizon (the horizon
-    sweeps run far past it, the noise sweeps repeat collapse recipes with traces, the
-    learning-rate sweeps run to 1.5-3 times it)."""
+    sweeps run far past it, the noise sweeps repeat collapse recipes with traces)."""
     listed = {(scale, sweep) for scale, sweep, _ in LADDER_SWEEPS}
     for scale, sweep in sorted(listed):  # the rule recognises the ladders that are listed
         groups = by_variant(load_runs(results_dir() / scale / sweep))
-        assert all(_is_ladder_to_horizon(runs) for runs in groups.values()), (scale, sweep)
+        assert any(_ladders_to_horizon(runs) for runs in groups.values()), (scale, sweep)
     for d in sorted(results_dir().glob("*/*")):
         if not d.is_dir() or (d.parent.name, d.name) in listed or not any(d.glob("*.npz")):
             continue
         groups = by_variant(load_runs(d))
-        ladders = [v for v, runs in groups.items() if _is_ladder_to_horizon(runs)]
+        ladders = [v for v, runs in groups.items() if _ladders_to_horizon(runs)]
         assert not ladders, f"{d}: ladders {ladders} missing from the closing table"
 
 
@@ -60,7 +64,7 @@ def test_rows_are_complete(rows):
     for r in rows:
         lo, hi = r.frac_below[1], r.frac_below[2]
         assert 0 <= lo <= hi <= 1, r
-        assert r.n_seeds >= 3 and r.n_sizes >= 5 and r.span > 9, r
+        assert r.n_seeds >= 3 and r.n_sizes >= 3 and r.span > 2, r
         assert r.L0 == 0.0 if r.task == "Fourier regression" else r.L0 > 0.5, r
         assert r.verdict in {"supercollapse", "collapse", "broken", "borderline"}, r
 
@@ -81,7 +85,11 @@ def test_prose_says_what_the_table_says(rows):
         if r.sweep == "full/ladder":
             assert r.verdict != "supercollapse" and round(r.span) == 303 and r.n_seeds == 3, r
         if r.model == "transformer":
-            assert r.verdict == "broken", r
+            assert r.verdict != "supercollapse", r
+            if r.sweep in ("lm-full/collapse", "lm-full/breakdown"):
+                assert r.verdict == "broken", r
+            else:  # the learning-rate ladders: borderline at best, Delta < sigma on at most 85%
+                assert r.verdict in ("broken", "borderline") and r.frac_below[0] < 0.85, r
     spans = {round(r.span) for r in rows if r.verdict == "supercollapse"}
     assert spans == {10}
 

@@ -18,6 +18,10 @@ expects them to collapse without supercollapsing.
 
 The horizon sweeps (constant rate, far past each size's optimum) are not ladders to a horizon,
 and the noise sweeps repeat recipes of the collapse sweeps at three sizes; neither is listed.
+The learning-rate sweep of chapter 8 (``lm-full/lr``) trains, per learning rate, a constant-rate
+and a linear-decay ladder of four widths to 1.5 times the horizon law's horizons: each is listed
+with its multiple (a common multiple keeps the horizons' exponent); runs alone at their multiple
+and the variants of two widths are not ladders. A ladder needs at least three sizes.
 
 Use::
 
@@ -42,13 +46,13 @@ from .results import by_variant, load_runs, to_ladder
 #: 5 and 8 read first; the 303x ladder of chapter 5 is read whole.
 LADDER_SWEEPS: tuple[tuple[str, str, bool], ...] = (
     ("full", "collapse", True), ("full", "breakdown", True), ("full", "ladder", False),
-    ("lm-full", "collapse", True), ("lm-full", "breakdown", True),
+    ("lm-full", "collapse", True), ("lm-full", "breakdown", True), ("lm-full", "lr", False),
 )
 
 #: Where each sweep is read in the book.
 CHAPTER_OF: dict[tuple[str, str], str] = {
     ("full", "collapse"): "4", ("full", "breakdown"): "5", ("full", "ladder"): "5",
-    ("lm-full", "collapse"): "8", ("lm-full", "breakdown"): "8",
+    ("lm-full", "collapse"): "8", ("lm-full", "breakdown"): "8", ("lm-full", "lr"): "8",
 }
 
 _MODEL = {"mlp": "residual MLP", "transformer": "transformer"}
@@ -99,9 +103,23 @@ def _task_floor(runs: Sequence) -> tuple[float, str]:
 
 
 def _schedule(cfg) -> str:
+    out = cfg.schedule
     if cfg.schedule in ("linear", "cosine") and cfg.decay_frac < 1.0:
-        return f"{cfg.schedule} over last {100 * cfg.decay_frac:.0f}%"
-    return cfg.schedule
+        out = f"{cfg.schedule} over last {100 * cfg.decay_frac:.0f}%"
+    if cfg.horizon_mult != 1.0:
+        out += f", to {cfg.horizon_mult:g}x the horizon"
+    return out
+
+
+def _ladders_of(runs: Sequence) -> list[list]:
+    """A variant's runs split into ladders: one per schedule (a learning-rate sweep trains
+    several schedules per variant), each sorted by size, with one run per width."""
+    out = []
+    for schedule in sorted({_schedule(r.config) for r in runs}):
+        rr = sorted((r for r in runs if _schedule(r.config) == schedule), key=lambda r: r.n_params)
+        if len({r.config.width for r in rr}) == len(rr):
+            out.append(rr)
+    return out
 
 
 def _fit_range(base: Path, scale: str) -> tuple[float, float] | None:
@@ -144,31 +162,31 @@ def ladder_verdicts(
         span = _fit_range(base, scale) if cut else None
         floor: tuple[float, str] | None = None
         for variant in sorted(groups):
-            runs = sorted(groups[variant], key=lambda r: r.n_params)
-            ladders = [("all trained", runs)]
-            if span is not None:
-                inside = [r for r in runs if span[0] * 0.999 <= r.n_params <= span[1] * 1.001]
-                if len(inside) != len(runs):
-                    ladders.append(("in law's fit range", inside))
-            for sizes, rr in ladders:
-                if len(rr) < 2:
-                    continue
-                if floor is None:
-                    floor = _task_floor(rr)
-                cfg = rr[0].config
-                rep = check_scaling(to_ladder(rr), L0=floor[0], x_range=(0.2, 1.0),
-                                    n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
-                f = rep.frac_below
-                rows.append(LadderVerdict(
-                    sweep=f"{scale}/{sweep}", variant=variant, sizes=sizes,
-                    chapter=CHAPTER_OF.get((scale, sweep), ""),
-                    model=_MODEL.get(cfg.model, cfg.model), task=_TASK.get(cfg.task, cfg.task),
-                    n_sizes=len(rr), p_min=float(rr[0].n_params), p_max=float(rr[-1].n_params),
-                    n_seeds=int(np.min(rep.n_seeds)),
-                    seed_protocol=cfg.seed_protocol, L0=floor[0], L0_source=floor[1],
-                    schedule=", ".join(sorted({_schedule(r.config) for r in rr})),
-                    frac_below=(float(f.value), float(f.lo), float(f.hi)),
-                    median_ratio=float(rep.median_ratio.value), verdict=rep.verdict))
+            for runs in _ladders_of(groups[variant]):
+                ladders = [("all trained", runs)]
+                if span is not None:
+                    inside = [r for r in runs if span[0] * 0.999 <= r.n_params <= span[1] * 1.001]
+                    if len(inside) != len(runs):
+                        ladders.append(("in law's fit range", inside))
+                for sizes, rr in ladders:
+                    if len(rr) < 3:
+                        continue
+                    if floor is None:
+                        floor = _task_floor(rr)
+                    cfg = rr[0].config
+                    rep = check_scaling(to_ladder(rr), L0=floor[0], x_range=(0.2, 1.0),
+                                        n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
+                    f = rep.frac_below
+                    rows.append(LadderVerdict(
+                        sweep=f"{scale}/{sweep}", variant=variant, sizes=sizes,
+                        chapter=CHAPTER_OF.get((scale, sweep), ""),
+                        model=_MODEL.get(cfg.model, cfg.model), task=_TASK.get(cfg.task, cfg.task),
+                        n_sizes=len(rr), p_min=float(rr[0].n_params), p_max=float(rr[-1].n_params),
+                        n_seeds=int(np.min(rep.n_seeds)),
+                        seed_protocol=cfg.seed_protocol, L0=floor[0], L0_source=floor[1],
+                        schedule=", ".join(sorted({_schedule(r.config) for r in rr})),
+                        frac_below=(float(f.value), float(f.lo), float(f.hi)),
+                        median_ratio=float(rep.median_ratio.value), verdict=rep.verdict))
     return rows
 
 
