@@ -28,6 +28,7 @@ __all__ = [
     "loss_vs_compute",
     "normalized_curves",
     "plain_log_ticks",
+    "scaling_report",
     "schedule_predictions",
     "size_colors",
     "style",

@@ -216,9 +216,9 @@ def compare_ladders(
 
     Args:
         ladders: ``{name: ladder}``, each a :class:`~.ladder.Ladder` (from
-            :func:`~supercollapse.results.to_ladder`) or a list of ``(compute, losses[seeds,
-            points])`` pairs, one per size; every run trained to its horizon (``c* = `` the last
-            point), seeds in the same order at every size.
+            :func:`~supercollapse.results.to_ladder`) or a list of
+            ``(compute, losses[seeds, points])`` pairs, one per size; every run trained to its
+            horizon (``c*`` = the last point), seeds in the same order at every size.
         protocols: the seed protocol of each ladder (``{name: protocol}``), or one for all:
             ``"independent"`` or ``"shared_data"`` (``TrainConfig.seed_protocol``). Default:
             each :class:`~.ladder.Ladder`'s ``seed_protocol`` (a list of pairs needs it given);

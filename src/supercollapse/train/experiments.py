@@ -1,4 +1,4 @@
-"""The book's named sweeps (:data:`EXPERIMENTS`) at its scales (:data:`SCALES`).
+"""The book's named sweeps (``EXPERIMENTS``) at its scales (``SCALES``).
 
 Every sweep is a plain list of :class:`~supercollapse.train.config.TrainConfig`, built by
 ``EXPERIMENTS[name](scale, law)``; run one with ``python -m supercollapse sweep NAME --scale S
