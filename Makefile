@@ -2,6 +2,9 @@
 #   make book   build the executable book into _build/html (executes the chapters, cached)
 #   make test   ruff, package tests + doctests, the SIMD check, notebook tests (nbval), strict book
 #               build, every page of that build in headless Chromium (offline)
+#   make test-isa  the chapters with live training, under XLA's CPU code generation narrowed to
+#               older instruction sets (SSE4_2, AVX) and NumPy's SIMD narrowed: their claims must
+#               hold on any x86-64 CPU (run by .ci/run after make test)
 #   make test-min  the same package tests and one chapter with the oldest supported JAX, Flax,
 #               Optax, NumPy, ... (the floors of pyproject.toml, pinned in constraints-min.txt)
 #   make venv   (re)create .venv; done automatically when pyproject.toml/constraints.txt change
@@ -18,7 +21,7 @@ CHECK  := _build/check
 # Use the kernel spec of .venv even if the user has their own "python3" kernel.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: all venv book test test-min lint unit simd nbval check-book browser assignments clean
+.PHONY: all venv book test test-isa test-min lint unit simd nbval check-book browser assignments clean
 
 all: book
 
@@ -64,6 +67,23 @@ simd: $(STAMP)
 nbval: $(STAMP)
 	$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters/
+
+# The chapters that train live, under other processors: XLA's CPU back end generates code for the
+# instruction set it is held to (XLA_FLAGS=--xla_cpu_max_isa=...), which changes the last digits
+# of training the way another CPU does, and NumPy's SIMD dispatch is narrowed to its baseline as
+# in `simd`. Every assertion on live training must hold under each (tests/README.md, "Live claims
+# across processors and seeds"; tests/live_spread.py measures the spread behind the margins).
+TEST_ISAS := SSE4_2 AVX
+LIVE_CHAPTERS := $(filter-out chapters/00_%,$(wildcard chapters/0*.ipynb))
+
+test-isa: $(STAMP)
+	@set -e; features="$$($(BIN)/python -c 'from numpy._core._multiarray_umath import __cpu_dispatch__ as d, __cpu_features__ as f; print(" ".join(x for x in d if f.get(x)))')"; \
+	for isa in $(TEST_ISAS); do \
+		echo "== live chapters with XLA_FLAGS=--xla_cpu_max_isa=$$isa and NumPy SIMD narrowed"; \
+		XLA_FLAGS=--xla_cpu_max_isa=$$isa NPY_DISABLE_CPU_FEATURES="$$features" OPENBLAS_CORETYPE=Prescott \
+		$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
+			--nbval-sanitize-with tests/nbval_sanitize.cfg -q $(LIVE_CHAPTERS); \
+	done
 
 # Strict, non-executing build: any warning (broken cross-reference, unknown citation key,
 # missing toc entry, autodoc import failure, ...) is an error. Then no page may show test

@@ -93,7 +93,7 @@ def test_accelerator_ladder_inside_the_law_and_frozen_where_stored():
 
 def test_quick_live_runs_unchanged():
     """The quick scale's live runs are the configs the chapters trained before the table."""
-    assert live.HORIZON_DEMO_WIDTHS["quick"] == (4, 8, 16, 32)
+    assert live.HORIZON_DEMO_WIDTHS["quick"] == (4, 6, 8, 12, 16, 24, 32)
     nu = live.task_exponent_runs("quick", (1.5,))[1.5]
     assert (nu.width, nu.samples, nu.seeds, nu.n_evals) == (32, 64 * 1_500, (0, 1), 30)
     base = live.mup_base("quick")
