@@ -1,0 +1,119 @@
+"""Publishing: the forge's workflows (CI and the GitHub Pages deployment) and the repository URL.
+
+* ``.github/workflows/ci.yml`` runs ``.ci/run`` on every push and pull request, on a Debian
+  image with Python >= 3.11 as root (so that ``.ci/run`` can apt-get chromium).
+* ``.github/workflows/pages.yml`` builds the book with ``make book`` and deploys ``_build/html``
+  with the official ``actions/upload-pages-artifact`` and ``actions/deploy-pages``.
+* The repository URL is written once, as ``repository.url`` of ``_config.yml``: a link to the
+  repository's owner on GitHub in a workflow or the README must start with it.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+def _workflow(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf8"))
+
+
+def _triggers(workflow: dict) -> dict:
+    # YAML 1.1 (PyYAML) reads the bare key `on` as the boolean True.
+    on = workflow.get("on", workflow.get(True))
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return dict.fromkeys(on)
+    return dict(on or {})
+
+
+def _steps(workflow: dict) -> list[dict]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def _runs(workflow: dict) -> str:
+    return "\n".join(str(step.get("run", "")) for step in _steps(workflow))
+
+
+def _uses(workflow: dict) -> list[str]:
+    return [str(step["uses"]) for step in _steps(workflow) if "uses" in step]
+
+
+def _repo_url() -> str:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))
+    return config["repository"]["url"].rstrip("/")
+
+
+def _python_version(image_or_version: str) -> tuple[int, int]:
+    match = re.search(r"(\d+)\.(\d+)", image_or_version)
+    assert match, f"no Python version in {image_or_version!r}"
+    return int(match[1]), int(match[2])
+
+
+def test_triggers_helper_reads_yaml_on_key():
+    assert _triggers(yaml.safe_load("on: [push, pull_request]")) == {"push": None,
+                                                                      "pull_request": None}
+    assert _triggers(yaml.safe_load("on: push")) == {"push": None}
+
+
+def test_ci_runs_the_ci_entry_point_on_push_and_pull_request():
+    ci = _workflow("ci.yml")
+    triggers = _triggers(ci)
+    assert "push" in triggers and "pull_request" in triggers, triggers
+    assert re.search(r"(^|\s)(bash\s+)?\.ci/run(\s|$)", _runs(ci)), "ci.yml does not run .ci/run"
+    assert "actions/checkout" in " ".join(_uses(ci))
+    (job,) = ci["jobs"].values()
+    assert re.match(r"(ubuntu|debian)", str(job["runs-on"])), job["runs-on"]
+    # .ci/run installs chromium with apt-get only as root: a Debian container runs as root.
+    container = job.get("container")
+    image = container.get("image") if isinstance(container, dict) else container
+    if image:
+        assert re.search(r"(debian|bookworm|trixie|bullseye)", image), image
+        assert _python_version(image) >= (3, 11) or image.startswith("debian")
+    else:
+        assert "sudo" in _runs(ci), "without a root container, .ci/run must run under sudo"
+
+
+def test_pages_builds_with_make_book_and_deploys_build_html():
+    pages = _workflow("pages.yml")
+    triggers = _triggers(pages)
+    assert "push" in triggers, triggers
+    assert re.search(r"(^|\s)make\s+book(\s|$)", _runs(pages)), "pages.yml does not run make book"
+    uses = _uses(pages)
+    assert any(u.startswith("actions/upload-pages-artifact@") for u in uses), uses
+    assert any(u.startswith("actions/deploy-pages@") for u in uses), uses
+    (upload,) = [s for s in _steps(pages)
+                 if str(s.get("uses", "")).startswith("actions/upload-pages-artifact@")]
+    assert str(upload["with"]["path"]).rstrip("/") in ("_build/html", "./_build/html")
+    permissions = pages["permissions"]
+    assert permissions["pages"] == "write" and permissions["id-token"] == "write", permissions
+    deploy_jobs = [j for j in pages["jobs"].values()
+                   if any(str(s.get("uses", "")).startswith("actions/deploy-pages@")
+                          for s in j.get("steps", []))]
+    assert deploy_jobs and deploy_jobs[0]["environment"]["name"] == "github-pages"
+    for step in _steps(pages):
+        if str(step.get("uses", "")).startswith("actions/setup-python@"):
+            assert _python_version(str(step["with"]["python-version"])) >= (3, 11)
+
+
+@pytest.mark.parametrize("name", ["README.md", ".github/workflows/ci.yml",
+                                  ".github/workflows/pages.yml"])
+def test_repository_url_lives_in_config(name):
+    """A link to the book's repository outside _config.yml agrees with repository.url."""
+    url = _repo_url()
+    owner = url.rsplit("/", 2)[-2]
+    text = (ROOT / name).read_text(encoding="utf8")
+    for link in re.findall(rf"https://github\.com/{re.escape(owner)}/[^\s)\]\"'>]*", text):
+        assert link.rstrip("/.") == url or link.startswith(f"{url}/"), (
+            f"{name}: {link} disagrees with repository.url ({url}) of _config.yml"
+        )
+    for link in re.findall(rf"https://{re.escape(owner)}\.github\.io/[^\s)\]\"'>]*", text):
+        repo = url.rsplit("/", 1)[-1]
+        assert link.startswith(f"https://{owner}.github.io/{repo}"), (
+            f"{name}: {link} is not the Pages site of {url}"
+        )
