@@ -117,3 +117,75 @@ def test_repository_url_lives_in_config(name):
         assert link.startswith(f"https://{owner}.github.io/{repo}"), (
             f"{name}: {link} is not the Pages site of {url}"
         )
+
+
+# --- Citation and licences -------------------------------------------------------------------
+
+# The SPDX identifiers of the two licences: text under CC BY 4.0, code under MIT (LICENSE).
+TEXT_LICENCE, CODE_LICENCE = "CC-BY-4.0", "MIT"
+PAPER_TITLE = (
+    "Scaling Collapse Reveals Universal Dynamics in Compute-Optimally Trained Neural Networks"
+)
+PAPER_AUTHORS = ["Qiu", "Xiao", "Wilson", "Pennington", "Agarwala"]
+
+
+def _citation() -> dict:
+    return yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf8"))
+
+
+def _person_ok(person: dict) -> bool:
+    return bool(person.get("name") or person.get("family-names"))
+
+
+def test_citation_cff_is_valid_cff_1_2_0():
+    """The keys CFF 1.2.0 requires, with the types its schema gives them (no schema offline)."""
+    cff = _citation()
+    assert cff["cff-version"] == "1.2.0"
+    for key in ("message", "title"):
+        assert isinstance(cff[key], str) and cff[key].strip(), key
+    assert cff["authors"] and all(_person_ok(a) for a in cff["authors"]), cff["authors"]
+    assert cff.get("type", "software") in ("software", "dataset")
+    licences = cff["license"] if isinstance(cff["license"], list) else [cff["license"]]
+    assert set(licences) == {TEXT_LICENCE, CODE_LICENCE}, licences
+    for ref in cff["references"]:
+        assert isinstance(ref["type"], str) and ref["title"], ref
+        assert ref["authors"] and all(_person_ok(a) for a in ref["authors"]), ref
+    allowed = {"cff-version", "message", "title", "authors", "abstract", "commit", "contact",
+               "date-released", "doi", "identifiers", "keywords", "license", "license-url",
+               "preferred-citation", "references", "repository", "repository-artifact",
+               "repository-code", "type", "url", "version"}
+    assert set(cff) <= allowed, set(cff) - allowed
+
+
+def test_citation_names_the_paper():
+    (paper,) = [r for r in _citation()["references"] if r["title"] == PAPER_TITLE]
+    assert [a["family-names"] for a in paper["authors"]] == PAPER_AUTHORS
+    assert paper["year"] == 2025 and "ICML" in paper["conference"]["name"]
+    assert "2507.02119" in paper["url"]
+    assert any("2507.02119" in str(i["value"]) for i in paper["identifiers"])
+
+
+def test_citation_agrees_with_config_and_package():
+    """repository-code is repository.url of _config.yml; version is pyproject.toml's."""
+    import tomllib
+
+    cff = _citation()
+    assert cff["repository-code"].rstrip("/") == _repo_url()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf8"))["project"]
+    assert str(cff["version"]) == project["version"]
+
+
+def test_readme_and_footer_state_both_licences():
+    license_text = (ROOT / "LICENSE").read_text(encoding="utf8")
+    assert license_text.startswith("MIT License"), "LICENSE is the code's MIT licence"
+    readme = (ROOT / "README.md").read_text(encoding="utf8")
+    licence_section = readme.split("## Licence", 1)[1].split("\n## ", 1)[0]
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))
+    footer = config["html"]["extra_footer"]
+    for name, text in (("README.md (## Licence)", licence_section), ("extra_footer", footer)):
+        assert re.search(r"CC BY 4\.0", text), f"{name} does not state CC BY 4.0 for the text"
+        assert re.search(r"\bMIT\b", text), f"{name} does not state MIT for the code"
+        flat = text.replace("\n", " ")
+        assert re.search(r"[Tt]ext.{0,200}?CC BY 4\.0", flat), f"{name}: text is not CC BY 4.0"
+        assert re.search(r"[Cc]ode.{0,200}?MIT", flat), f"{name}: code is not MIT"
+    assert "CITATION.cff" in readme
