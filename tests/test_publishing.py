@@ -189,3 +189,83 @@ def test_readme_and_footer_state_both_licences():
         assert re.search(r"[Tt]ext.{0,200}?CC BY 4\.0", flat), f"{name}: text is not CC BY 4.0"
         assert re.search(r"[Cc]ode.{0,200}?MIT", flat), f"{name}: code is not MIT"
     assert "CITATION.cff" in readme
+
+
+# --- The slim `colab` extra ------------------------------------------------------------------
+
+# Import names whose distribution is named otherwise (none of the chapters' imports today).
+DISTRIBUTION_OF = {"sklearn": "scikit-learn", "PIL": "pillow", "yaml": "pyyaml",
+                   "IPython": "ipython", "orbax": "orbax-checkpoint"}
+# The book toolchain stays in `book`: the slim extra must not pull it in.
+TOOLCHAIN = ("jupyter-book", "sphinx", "sphinx-exercise", "sphinx-togglebutton",
+             "sphinxcontrib-bibtex", "django-static-mathjax", "myst-nb")
+
+
+def _project() -> dict:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf8"))["project"]
+
+
+def _requirement_name(requirement: str) -> str:
+    name = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)[1]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _top_level_imports(source: str) -> set[str]:
+    import ast
+
+    # IPython magics and shell escapes are not Python.
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    tree = ast.parse("\n".join(lines))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _chapter_imports() -> set[str]:
+    import json
+    import sys
+
+    names: set[str] = set()
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf8"))["cells"]:
+            if cell["cell_type"] == "code":
+                source = cell["source"] if isinstance(cell["source"], str) else "".join(
+                    cell["source"])
+                names |= _top_level_imports(source)
+    return {n for n in names if n not in sys.stdlib_module_names and n != "supercollapse"}
+
+
+def test_import_scan_sees_imports():
+    assert _top_level_imports("import jax.numpy as jnp\nfrom scipy import optimize\n"
+                              "%matplotlib inline\nfrom . import x") == {"jax", "scipy"}
+
+
+def test_colab_extra_covers_every_chapter_import():
+    project = _project()
+    extras = project["optional-dependencies"]
+    covered = {_requirement_name(r) for r in project["dependencies"] + extras["colab"]}
+    imports = _chapter_imports()
+    assert {"jax", "flax", "optax", "numpy"} <= imports, imports
+    missing = {n for n in imports
+               if _requirement_name(DISTRIBUTION_OF.get(n, n)) not in covered}
+    assert not missing, (
+        f"chapters import {sorted(missing)}, which neither the dependencies nor the `colab` extra "
+        "of pyproject.toml install"
+    )
+
+
+def test_colab_extra_is_slim_and_agrees_with_book():
+    extras = _project()["optional-dependencies"]
+    colab = {_requirement_name(r): r for r in extras["colab"]}
+    assert not set(colab) & set(TOOLCHAIN), sorted(set(colab) & set(TOOLCHAIN))
+    # A package in both extras has the same floor in both (constraints-min.txt pins one).
+    book = {_requirement_name(r): r for r in extras["book"]}
+    for name in set(colab) & set(book):
+        assert colab[name].replace(" ", "") == book[name].replace(" ", ""), (colab[name],
+                                                                             book[name])
