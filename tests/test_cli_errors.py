@@ -166,3 +166,17 @@ def test_reproduce_on_another_device_kind_reports_the_verdict(tmp_path, capsys):
     assert "another device kind; the verdict of" in out and "is unchanged" in out, out
     rec = json.loads(log.read_text())
     assert rec["passed"] and rec["verdicts"]["same"] and len(rec["verdicts"]["frac_below"]) == 2
+
+
+def test_widths_selects_runs_and_names_a_missing_width(tmp_path, capsys):
+    """``--widths`` trains (or fits) only those widths; one the sweep lacks is named."""
+    assert main(["sweep", "collapse", "--scale", "quick", "--law", str(LAW), "--out",
+                 str(tmp_path), "--widths", "8", "16", "--dry-run"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("width")]
+    assert {int(ln.split()[1]) for ln in lines} == {8, 16}
+    one_line_error(capsys, ["sweep", "collapse", "--scale", "quick", "--law", str(LAW), "--out",
+                            str(tmp_path), "--widths", "7", "--dry-run"], "--widths 7",
+                   "its widths: 6 8 12 16 24")
+    horizon = results_dir() / "lm-tuned" / "horizon"
+    one_line_error(capsys, ["fit-horizon", str(horizon), "--widths", "24", "200", "--out",
+                            str(tmp_path / "law.json")], "--widths 200")

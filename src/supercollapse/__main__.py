@@ -53,7 +53,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     maker = EXPERIMENTS[args.name]
     if law is None and args.name != "horizon":
         raise ConfigError(f"sweep {args.name!r} needs --law (the fitted horizon law JSON)")
-    configs = maker(args.scale, law)
+    configs = _only_widths(maker(args.scale, law), args.widths, f"sweep {args.name}")
     overrides = _parse_set(args.set or [])
     if overrides:
         configs = [c.replace(**overrides) for c in configs]
@@ -80,13 +80,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0 if report.complete else 3
 
 
+def _only_widths(items: list, widths: list[int] | None, what: str) -> list:
+    """The configs (or runs) of ``items`` whose width is in ``widths`` (all if ``None``)."""
+    if widths is None:
+        return items
+    width = [getattr(x, "config", x).width for x in items]
+    if missing := sorted(set(widths) - set(width)):
+        raise ConfigError(f"{what}: --widths {' '.join(map(str, missing))} not in it "
+                          f"(its widths: {' '.join(map(str, sorted(set(width))))})")
+    return [x for x, w in zip(items, width, strict=True) if w in widths]
+
+
 def cmd_fit_horizon(args: argparse.Namespace) -> int:
     from .analysis.frontier import compute_frontier, fit_horizon_law
 
     out = Path(args.out)
     if not out.parent.is_dir():
         raise InputError(f"--out {out}: no such folder {out.parent}; create it first")
-    runs = load_runs(args.runs)
+    runs = _only_widths(load_runs(args.runs), args.widths, f"fit-horizon {args.runs}")
     fix = f"fit-horizon reads a horizon sweep (python -m supercollapse sweep horizon --out {args.runs})"
     if not runs:
         raise InputError(f"{args.runs}: no run files; {fix}")
@@ -256,10 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="print the groups (steps, runs, model FLOPs) and train nothing")
     sw.add_argument("--nondeterministic", action="store_true",
                     help="on GPU, keep XLA's faster non-deterministic reductions")
+    sw.add_argument("--widths", type=int, nargs="+", metavar="D",
+                    help="train only the runs of these widths")
     sw.set_defaults(fn=cmd_sweep)
     fh = sub.add_parser("fit-horizon", help="fit c*(P) = kappa P^(1+gamma) from a sweep")
     fh.add_argument("runs", help="results directory of a horizon sweep (constant rates)")
     fh.add_argument("--out", required=True, help="law JSON to write (its folder must exist)")
+    fh.add_argument("--widths", type=int, nargs="+", metavar="D",
+                    help="fit only the runs of these widths (default: every run)")
     fh.set_defaults(fn=cmd_fit_horizon)
     sm = sub.add_parser("summary", help="one line per run of a results directory and its "
                                         "sub-folders")

@@ -377,12 +377,16 @@ LR_KNOB_WIDTHS = {"base16": (24, 48), "warmup": (24, 48), "embed0.5": (24, 48)}
 LR_EXTRA = ((16, 3.0, LR_GRID), (128, 1.0, LR_GRID[1:4]))
 
 # "lm-tuned": lm-full's language and model under the rate the gates of results/lm-full/lr favour
-# (chapter 8: peak lr 1e-2 at base width 128, the lowest rate with a flat decay gain), for a horizon
-# sweep (lm-full's widths and run lengths), its law (results/lm-tuned/law.json) and a 6-width
-# collapse ladder inside the law's fitted range. Not run yet.
+# (chapter 8: peak lr 1e-2 at base width 128, the lowest rate with a flat decay gain): a horizon
+# sweep (lm-full's widths and run lengths, and width 160), its law (results/lm-tuned/law.json,
+# which locates widths 32-128, 15.5x in P) and a collapse ladder of widths 32-128 inside that
+# range, with width 24 (censored, in the optimisation transient) beside it. The first ladder,
+# widths 24-96 at the law fitted before width 160 ran, is results/lm-tuned/collapse-first.
 SCALES["lm-tuned"] = LM_FULL.replace(
     about="transformer, lm-full under the recipe chosen in chapter 8",
-    base=dict(_LM_FULL, lr=1e-2, base_width=LR_BASE_WIDTH), widths=(24, 32, 40, 48, 64, 96))
+    base=dict(_LM_FULL, lr=1e-2, base_width=LR_BASE_WIDTH), widths=(24, 32, 40, 48, 64, 96, 128),
+    # width 160 overtakes 128 inside the data, so that the law locates width 128 too
+    horizon_widths=LM_FULL.horizon_widths + (160,))
 
 def lr_transfer(scale: str, law: Law) -> list[TrainConfig]:
     """Learning-rate transfer under µP: the peak-rate grid per width, then knobs, then the
