@@ -9,6 +9,8 @@
 #               Optax, NumPy, ... (the floors of pyproject.toml, pinned in constraints-min.txt)
 #   make venv   (re)create .venv; done automatically when pyproject.toml/constraints.txt change
 #   make assignments  build the classroom assignments into _build/assignments (otter-grader)
+#   make release VERSION=x.y.z  CHANGELOG.md entry, version, pins of the Colab set-up cell, launch
+#               buttons and grading bundle to the tag vx.y.z; commit and annotated tag (not pushed)
 #   make clean  remove build products (keeps .venv)
 # Only Python >= 3.11 and make are needed; everything is installed into .venv.
 
@@ -21,7 +23,7 @@ CHECK  := _build/check
 # Use the kernel spec of .venv even if the user has their own "python3" kernel.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: all venv book test test-isa test-min lint unit simd nbval check-book browser assignments clean
+.PHONY: all venv book test test-isa test-min lint unit simd nbval check-book browser assignments release clean
 
 all: book
 
@@ -134,6 +136,11 @@ test-min: $(MIN_STAMP)
 	$(VENV_MIN)/bin/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg $(MIN_CHAPTER)
 	@echo "Oldest supported versions pass."
+
+# A release (book/_ext/release.py): refuses a malformed VERSION, a dirty tree or an existing tag.
+release: $(STAMP)
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z" >&2; exit 1; }
+	$(BIN)/python book/_ext/release.py "$(VERSION)"
 
 clean:
 	rm -rf _build .jupyter_cache .pytest_cache .ruff_cache
