@@ -74,7 +74,9 @@ def test_prose_says_what_the_table_says(rows):
     sc = {_key(r) for r in rows if r.verdict == "supercollapse"}
     fit = "in law's fit range"
     assert sc == {("full/collapse", "linear", fit), ("full/collapse", "cosine", fit),
-                  ("full/breakdown", "gamma_0.9x", fit), ("full/breakdown", "gamma_1.1x", fit)}
+                  ("full/breakdown", "gamma_0.9x", fit), ("full/breakdown", "gamma_1.1x", fit),
+                  ("lm-tuned/collapse-first", "linear", fit),
+                  ("lm-tuned/collapse-first", "cosine", fit)}
     for r in rows:
         if r.sweep == "full/collapse" and r.sizes == "all trained":
             assert r.verdict != "supercollapse", r
@@ -84,14 +86,21 @@ def test_prose_says_what_the_table_says(rows):
             assert r.verdict == "broken" and 2.5 < r.median_ratio < 4.5, r
         if r.sweep == "full/ladder":
             assert r.verdict != "supercollapse" and round(r.span) == 303 and r.n_seeds == 3, r
-        if r.model == "transformer":
-            assert r.verdict != "supercollapse", r
-            if r.sweep in ("lm-full/collapse", "lm-full/breakdown"):
-                assert r.verdict == "broken", r
-            else:  # the learning-rate ladders: borderline at best, Delta < sigma on at most 85%
-                assert r.verdict in ("broken", "borderline") and r.frac_below[0] < 0.85, r
+        if r.sweep in ("lm-full/collapse", "lm-full/breakdown"):  # the first recipe
+            assert r.verdict == "broken", r
+        if r.sweep == "lm-full/lr":  # the learning-rate ladders: borderline at best
+            assert r.verdict in ("broken", "borderline") and r.frac_below[0] < 0.85, r
+        if r.sweep == "lm-tuned/collapse-first":
+            if r.sizes == "all trained":  # with width 24, outside the law's range
+                assert r.verdict != "supercollapse" and round(r.span) == 15, r
+            elif r.variant in ("linear", "cosine"):
+                assert r.frac_below[0] > 0.8 and r.n_seeds == 5 and r.n_sizes == 5, r
+            elif r.variant == "constant":
+                assert r.verdict == "collapse", r
+            else:
+                assert r.variant == "wsd" and r.verdict == "borderline", r
     spans = {round(r.span) for r in rows if r.verdict == "supercollapse"}
-    assert spans == {10}
+    assert spans == {9, 10}
 
 
 def test_intro_and_readme_link_the_page():

@@ -40,19 +40,21 @@ import numpy as np
 
 from .results import by_variant, load_runs, to_ladder
 
-#: The sweeps whose variants are ladders to a horizon, ``(scale, sweep, in_fit_range)``, in the
-#: book's order. With ``in_fit_range`` a second row reads the ladder cut to the sizes inside the
-#: fitted range of the scale's horizon law (``results/<scale>/law.json``), the ladder chapters 4,
-#: 5 and 8 read first; the 303x ladder of chapter 5 is read whole.
-LADDER_SWEEPS: tuple[tuple[str, str, bool], ...] = (
-    ("full", "collapse", True), ("full", "breakdown", True), ("full", "ladder", False),
-    ("lm-full", "collapse", True), ("lm-full", "breakdown", True), ("lm-full", "lr", False),
+#: The sweeps whose variants are ladders to a horizon, ``(scale, sweep, law)``, in the book's
+#: order. With a ``law`` (a file of ``results/<scale>/``: the horizon law the sweep was run at) a
+#: second row reads the ladder cut to the sizes inside that law's fitted range, the ladder
+#: chapters 4, 5 and 8 read first; the 303x ladder of chapter 5 is read whole.
+LADDER_SWEEPS: tuple[tuple[str, str, str | None], ...] = (
+    ("full", "collapse", "law.json"), ("full", "breakdown", "law.json"), ("full", "ladder", None),
+    ("lm-full", "collapse", "law.json"), ("lm-full", "breakdown", "law.json"),
+    ("lm-full", "lr", None), ("lm-tuned", "collapse-first", "law-first.json"),
 )
 
 #: Where each sweep is read in the book.
 CHAPTER_OF: dict[tuple[str, str], str] = {
     ("full", "collapse"): "4", ("full", "breakdown"): "5", ("full", "ladder"): "5",
     ("lm-full", "collapse"): "8", ("lm-full", "breakdown"): "8", ("lm-full", "lr"): "8",
+    ("lm-tuned", "collapse-first"): "8",
 }
 
 _MODEL = {"mlp": "residual MLP", "transformer": "transformer"}
@@ -122,9 +124,9 @@ def _ladders_of(runs: Sequence) -> list[list]:
     return out
 
 
-def _fit_range(base: Path, scale: str) -> tuple[float, float] | None:
-    """``(P_min, P_max)`` of the sizes the horizon law of ``scale`` was fitted on."""
-    path = base / scale / "law.json"
+def _fit_range(base: Path, scale: str, law: str) -> tuple[float, float] | None:
+    """``(P_min, P_max)`` of the sizes the horizon law ``results/<scale>/<law>`` was fitted on."""
+    path = base / scale / law
     if not path.is_file():
         return None
     sizes = json.loads(path.read_text())["sizes"]
@@ -134,17 +136,17 @@ def _fit_range(base: Path, scale: str) -> tuple[float, float] | None:
 def ladder_verdicts(
     root: str | Path | None = None,
     *,
-    sweeps: Sequence[tuple[str, str, bool]] = LADDER_SWEEPS,
+    sweeps: Sequence[tuple[str, str, str | None]] = LADDER_SWEEPS,
     n_bootstrap: int = 200,
     confidence: float = 0.9,
     seed: int = 0,
 ) -> list[LadderVerdict]:
     """The verdict of every ladder stored under ``root`` (default: the book's ``results/``).
 
-    For each ``(scale, sweep, in_fit_range)`` in ``sweeps`` and each variant
+    For each ``(scale, sweep, law)`` in ``sweeps`` and each variant
     (:func:`~supercollapse.results.by_variant`), the runs' :class:`~supercollapse.analysis.ladder.Ladder`
-    (all sizes, and with ``in_fit_range`` also the sizes inside the fitted range of the horizon
-    law, when that drops any) goes through
+    (all sizes, and with a ``law`` also the sizes inside the fitted range of that horizon law,
+    when that drops any) goes through
     :func:`~supercollapse.analysis.diagnose.check_scaling` with ``x_range = (0.2, 1)``, the
     task's ``L0`` and ``n_bootstrap`` seed-bootstrap draws. Sweeps missing under ``root`` are
     skipped; rows come in the order of ``sweeps``, variants sorted by name.
@@ -154,12 +156,12 @@ def ladder_verdicts(
 
     base = results_dir() if root is None else Path(root)
     rows: list[LadderVerdict] = []
-    for scale, sweep, cut in sweeps:
+    for scale, sweep, law in sweeps:
         directory = base / scale / sweep
         if not directory.is_dir():
             continue
         groups = by_variant(load_runs(directory))
-        span = _fit_range(base, scale) if cut else None
+        span = _fit_range(base, scale, law) if law else None
         floor: tuple[float, str] | None = None
         for variant in sorted(groups):
             for runs in _ladders_of(groups[variant]):
