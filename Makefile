@@ -9,6 +9,7 @@
 #               Optax, NumPy, ... (the floors of pyproject.toml, pinned in constraints-min.txt)
 #   make venv   (re)create .venv; done automatically when pyproject.toml/constraints.txt change
 #   make assignments  build the classroom assignments into _build/assignments (otter-grader)
+#   make constraints  rewrite constraints.txt from the environment pip resolved into .venv
 #   make release VERSION=x.y.z  CHANGELOG.md entry, version, pins of the Colab set-up cell, launch
 #               buttons and grading bundle to the tag vx.y.z; commit and annotated tag (not pushed)
 #   make clean  remove build products (keeps .venv)
@@ -23,7 +24,7 @@ CHECK  := _build/check
 # Use the kernel spec of .venv even if the user has their own "python3" kernel.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: all venv book test test-isa test-min lint unit simd nbval check-book browser assignments release clean
+.PHONY: all venv book test test-isa test-min lint unit simd nbval check-book browser assignments constraints release clean
 
 all: book
 
@@ -136,6 +137,14 @@ test-min: $(MIN_STAMP)
 	$(VENV_MIN)/bin/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg $(MIN_CHAPTER)
 	@echo "Oldest supported versions pass."
+
+# constraints.txt: every distribution that the package and the extras of `make venv` depend on, at
+# the version pip's resolver installed into .venv (book/_ext/constraints.py; tests/test_constraints.py
+# fails when it is not current). It reads .venv as it is (no reinstall first). After changing
+# dependencies in pyproject.toml: .venv/bin/pip install -U -e '.[book,dev,classroom]' && make constraints
+constraints:
+	@test -x $(BIN)/python || { echo "no $(VENV): run make venv first" >&2; exit 1; }
+	$(BIN)/python book/_ext/constraints.py
 
 # A release (book/_ext/release.py): refuses a malformed VERSION, a dirty tree or an existing tag.
 release: $(STAMP)
