@@ -13,7 +13,7 @@ JAX_FREE = ["supercollapse.results", "supercollapse.train.config", "supercollaps
             "supercollapse.analysis.diagnose", "supercollapse.analysis.forecast",
             "supercollapse.analysis.noise_model", "supercollapse.analysis.theory",
             "supercollapse.analysis.seeds",
-            "supercollapse.plotting", "supercollapse.exercises"]
+            "supercollapse.plotting", "supercollapse.exercises", "supercollapse.runtime"]
 
 
 @pytest.mark.parametrize("module", JAX_FREE)
