@@ -17,6 +17,7 @@ from supercollapse.results import (
     load_runs,
     run_path,
     save_run,
+    select_runs,
     to_frame,
 )
 from supercollapse.train.config import TrainConfig
@@ -358,3 +359,18 @@ def test_stored_reproduce_records_cover_the_stored_runs():
         stored = {f"results/{p.relative_to(root).as_posix()}"
                   for sweep_name in names for p in (root / scale / sweep_name).glob("*.npz")}
         assert len(stored) == count and stored <= set(checked), sorted(stored - set(checked))[:5]
+
+
+def test_select_runs_cuts_a_variant_to_widths():
+    runs = [fake_result(tiny(width=w, tags={"variant": v}))
+            for w in (16, 24, 32) for v in ("linear", "constant")]
+    for r, w in zip(runs, (16, 16, 24, 24, 32, 32), strict=True):
+        r.n_params = w * 100
+    lin = select_runs(runs, "linear")
+    assert [r.config.width for r in lin] == [16, 24, 32]
+    assert all(r.config.tags["variant"] == "linear" for r in lin)
+    assert [r.config.width for r in select_runs(runs[::-1], "constant", (32, 16))] == [16, 32]
+    with pytest.raises(ResultsError, match="no runs of widths \\[48\\]"):
+        select_runs(runs, "linear", (16, 48))
+    with pytest.raises(ResultsError, match="several runs"):
+        select_runs(runs + runs[:1], "linear")

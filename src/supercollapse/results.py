@@ -198,6 +198,24 @@ def by_variant(runs: list[RunResult]) -> dict[str, list[RunResult]]:
     return {k: sorted(v, key=lambda r: r.n_params) for k, v in groups.items()}
 
 
+def select_runs(runs: list[RunResult], variant_name: str, widths=None) -> list[RunResult]:
+    """The ladder of one variant (:func:`variant`), cut to ``widths`` when given, sorted by
+    size: ``[r for r in runs if variant(r) == variant_name and r.config.width in widths]``.
+
+    Raises :class:`ResultsError` when a requested width is missing, or when a width has two runs
+    of the variant (a ladder has one run per size).
+    """
+    out = sorted((r for r in runs if variant(r) == variant_name
+                  and (widths is None or r.config.width in widths)), key=lambda r: r.n_params)
+    got = [r.config.width for r in out]
+    if len(set(got)) != len(got):
+        raise ResultsError(f"select_runs: variant {variant_name!r} has several runs of a width: {got}")
+    missing = sorted(set(widths or ()) - set(got))
+    if missing:
+        raise ResultsError(f"select_runs: variant {variant_name!r} has no runs of widths {missing}")
+    return out
+
+
 def load_sweep(name: str, scale: str = "full") -> dict[str, list[RunResult]]:
     """A stored sweep of the book, ``results/<scale>/<name>/`` (see
     :func:`supercollapse.paths.results_dir`), grouped by :func:`variant`:
