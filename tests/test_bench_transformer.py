@@ -1,0 +1,77 @@
+"""The minimal decoder of ``benchmarks/bench_transformer.py`` (issue 34): the same architecture
+and parameter count as the package's transformer, and a training loop whose loss falls.
+Nothing is timed here: the throughput ratios live in the benchmark's results."""
+
+import importlib
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+
+from supercollapse.models import build_model, count_params
+from supercollapse.train.experiments import _base
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCH))  # the benchmark imports its sibling bench_engine
+    try:
+        yield importlib.import_module("bench_transformer")
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def toy(**kw):
+    """lm-quick's language at toy size (width 16, two heads of 8)."""
+    return _base("lm-quick", width=16, depth=2, seq_len=16, batch_size=16, seeds=(0,), **kw)
+
+
+@pytest.mark.parametrize("qk_norm", [False, True])
+def test_parameter_count_matches_the_package(bench, qk_norm):
+    """Same shapes: equal counts; the package's QK-norm gains (2 d_h per block) exist in the
+    minimal decoder only when it is asked for QK-norm too."""
+    cfg = toy(qk_norm=qk_norm)
+    package = count_params(build_model(cfg, jax.random.key(0)))
+    assert bench.minimal_param_count(cfg, qk_norm=qk_norm) == package
+    assert bench.minimal_param_count(cfg) == package - 2 * cfg.depth * cfg.head_dim * qk_norm
+
+
+@pytest.mark.parametrize("qk_norm", [False, True])
+def test_same_function_as_the_package(bench, qk_norm):
+    """With the package model's (randomised) parameters copied in, float32 and a float32
+    residual stream, the minimal decoder computes the package's logits."""
+    cfg = toy(qk_norm=qk_norm)
+    model = build_model(cfg, jax.random.key(0))
+    graphdef, params = nnx.split(model, nnx.Param)
+    leaves, tree = jax.tree.flatten(params)
+    keys = jax.random.split(jax.random.key(1), len(leaves))
+    noisy = [1.0 + 0.3 * jax.random.normal(k, x.shape) if x.ndim == 1
+             else 0.3 * jax.random.normal(k, x.shape) for k, x in zip(keys, leaves, strict=True)]
+    model = nnx.merge(graphdef, jax.tree.unflatten(tree, noisy))
+    p = {"tok": model.token_embed[...], "pos": model.pos_embed[...],
+         "readout": model.readout.kernel[...], "blocks": []}
+    for blk in model.blocks:
+        b = {"qkv": blk.attn.qkv.kernel[...], "out": blk.attn.out.kernel[...],
+             "fc1": blk.fc1.kernel[...], "fc2": blk.fc2.kernel[...]}
+        if qk_norm:
+            b["q_gain"], b["k_gain"] = blk.attn.q_gain[...], blk.attn.k_gain[...]
+        p["blocks"].append(b)
+    x = jax.random.randint(jax.random.key(2), (3, cfg.seq_len), 0, cfg.vocab_size)
+    np.testing.assert_allclose(bench.minimal_forward(p, x, cfg, f32_residual=True), model(x),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_minimal_loop_learns_the_language(bench):
+    """40 steps of the minimal loop on the package's language: the loss falls from log V."""
+    cfg = toy()
+    run, state = bench.minimal_loop(cfg, 40, data="task")
+    _, losses = run(state)
+    losses = np.asarray(losses)
+    assert np.all(np.isfinite(losses))
+    assert losses[0] == pytest.approx(np.log(cfg.vocab_size), abs=1e-3)  # zero readout
+    assert losses[-5:].mean() < losses[:5].mean() - 0.3
