@@ -53,12 +53,22 @@ def code_cells(notebook: Path) -> list[dict]:
     return cells
 
 
+def chapter_of(notebook: Path) -> str:
+    """The chapter a notebook is: its name up to the first underscore ("05b_x.ipynb" -> "05b")."""
+    return notebook.name.split("_", 1)[0]
+
+
 def find_chapters(prefixes: list[str] | None) -> list[Path]:
-    """Chapter notebooks whose names start with one of ``prefixes`` (all when None)."""
-    found = sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
+    """Chapter notebooks named by ``prefixes`` (all when None): a chapter ("05" is chapter 5,
+    not 5b) or the start of a notebook's name ("05_when")."""
+    found = sorted(CHAPTERS.glob("[0-9][0-9]*_*.ipynb"))
+
+    def named(p: Path, x: str) -> bool:
+        return chapter_of(p) == x or (len(x) > len(chapter_of(p)) and p.name.startswith(x))
+
     if prefixes:
-        found = [p for p in found if any(p.name.startswith(x) for x in prefixes)]
-        missing = [x for x in prefixes if not any(p.name.startswith(x) for p in found)]
+        found = [p for p in found if any(named(p, x) for x in prefixes)]
+        missing = [x for x in prefixes if not any(named(p, x) for p in found)]
         if missing:
             raise SystemExit(f"no chapter notebook starts with {missing} in {CHAPTERS}")
     return found
@@ -154,7 +164,7 @@ def run_chapter(notebook: Path, timeout: float, env: dict) -> dict:
         output = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         status = None
     wall = time.perf_counter() - t0
-    rec = {"chapter": notebook.name[:2], "notebook": notebook.name, "wall_seconds": round(wall, 1)}
+    rec = {"chapter": chapter_of(notebook), "notebook": notebook.name, "wall_seconds": round(wall, 1)}
     if result_path.is_file() and status is not None:
         child = json.loads(result_path.read_text())
         rec |= {"seconds": child["seconds"], "ok": child["ok"], "error": child["error"],
@@ -176,7 +186,7 @@ def run_chapter(notebook: Path, timeout: float, env: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--chapters", nargs="*", help="chapter prefixes, e.g. 01 04 (default: all)")
+    parser.add_argument("--chapters", nargs="*", help="chapters, e.g. 01 04 05b (default: all)")
     parser.add_argument("--out", type=Path, help="where to write the JSON (required)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per chapter")
     parser.add_argument("--budget", type=float, default=None,
@@ -207,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     for nb in find_chapters(args.chapters):
         left = None if args.budget is None else args.budget - (time.perf_counter() - t_start)
         if left is not None and left <= 0:
-            report["chapters"].append({"chapter": nb.name[:2], "notebook": nb.name, "ok": None,
+            report["chapters"].append({"chapter": chapter_of(nb), "notebook": nb.name, "ok": None,
                                        "error": {"message": "skipped: --budget spent"}})
             continue
         rec = run_chapter(nb, args.timeout if left is None else min(args.timeout, left), env)

@@ -77,18 +77,18 @@ def values() -> dict[str, list[float]]:
             v += [h.slope.value, h.slope.lo, h.slope.hi, h.mu, h.nu, h.error.value, h.error.lo,
                   h.error.hi]
         out[f"ch5 check_scaling {name}"] = [float(x) for x in v]
-    rep = check_scaling(to_ladder(sweep["linear"]))  # chapter 5, the 7-width ladder
+    rep = check_scaling(to_ladder(sweep["linear"]))  # chapter 5b, the 7-width ladder
     out["ch5 check_scaling 7 widths"] = [rep.summary.frac_below, rep.summary.median_ratio,
                                          rep.frac_below.lo, rep.frac_below.hi,
                                          *rep.verdict_prob.values(), *rep.deviation, *rep.loo_gain]
     for name in ("correct", "exponent_0.9x", "exponent_1.1x", "gamma_0.9x", "gamma_1.1x",
-                 "lr_0.25x"):  # chapter 5, the prescription, with and without constant-rate runs
+                 "lr_0.25x"):  # chapter 5b, the prescription, with and without constant-rate runs
         runs = [r for r in ladders[name] if lo <= r.n_params <= hi]
         for tag, const in (("two-term", horizon), ("alone", None)):
             h = check_scaling(to_ladder(runs), constant_runs=const and to_ladder(const)).horizon
             v = [h.exponent_used, h.error.value, h.error.lo, h.error.hi, h.suggested.value]
             out[f"ch5 prescription {tag} {name}"] = v + ([h.refit.gamma] if h.refit else [])
-    # chapter 5, exercise ex-05-exponent: a synthetic ladder with an exponent 15% too large
+    # chapter 5b, exercise ex-05b-exponent: a synthetic ladder with an exponent 15% too large
     model, gamma = two.model, two.model.balance_gamma()
     p_pin = float(next(r.n_params for r in ladders["gamma_0.9x"] if r.config.width == 96))
     rng = np.random.default_rng(0)
@@ -99,7 +99,7 @@ def values() -> dict[str, list[float]]:
         L = model.loss(t, p) * (1 + 0.01 * rng.standard_normal((5, 1)))
         synthetic[float(p)] = (6 * p * t, L * (1 + 0.003 * rng.standard_normal((5, t.size))))
     h = check_scaling(synthetic).horizon
-    out["ch5 ex-05-exponent"] = [h.exponent_used, h.suggested.value, h.suggested.lo,
+    out["ch5b ex-05b-exponent"] = [h.exponent_used, h.suggested.value, h.suggested.lo,
                                  h.suggested.hi, h.mu, h.nu]
     # chapter 5, the 303x ladder: verdicts, offsets, paired shifts' theory, local exponents
     wide = load_sweep("ladder")

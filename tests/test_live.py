@@ -111,7 +111,7 @@ def test_accelerator_costs():
     """Each chapter's accelerator experiment costs at most 3e14 model FLOPs (about a minute
     of a T4 at 5 TFLOP/s) and 100x to 2000x its quick experiment."""
     quick, accel = live.chapter_flops("quick"), live.chapter_flops("accelerator")
-    assert set(quick) == set(accel) == {"01", "02", "03", "04", "05", "06", "07"}
+    assert set(quick) == set(accel) == {"01", "02", "03", "04", "05b", "06", "07"}
     for ch in accel:
         assert accel[ch] < 3e14, (ch, accel[ch])
         assert 10 < accel[ch] / quick[ch] < 1e4, (ch, accel[ch] / quick[ch])
@@ -148,6 +148,8 @@ def test_run_chapters_reads_cells(tmp_path):
     cells = mod.code_cells(path)
     assert [(c["index"], c["asserts"]) for c in cells] == [(1, 1), (3, 2)]
     assert [p.name[:2] for p in mod.find_chapters(["00", "07"])] == ["00", "07"]
+    assert [mod.chapter_of(p) for p in mod.find_chapters(["05", "05b"])] == ["05", "05b"]
+    assert [p.name for p in mod.find_chapters(["05_when"])] == ["05_when_collapse_breaks.ipynb"]
     with pytest.raises(SystemExit, match="99"):
         mod.find_chapters(["99"])
 

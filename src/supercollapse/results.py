@@ -225,6 +225,19 @@ def load_sweep(name: str, scale: str = "full") -> dict[str, list[RunResult]]:
     return by_variant(load_runs(results_dir() / scale / name))
 
 
+def in_size_range(runs: list[RunResult], sizes: Any) -> list[RunResult]:
+    """The runs whose parameter count lies between the smallest and the largest of ``sizes``
+    (both included), e.g. the sizes a horizon law was fitted on (``law.json``'s ``"sizes"``):
+    the ladder on which the law is an interpolation, not an extrapolation.
+
+    >>> from types import SimpleNamespace as NS
+    >>> [r.n_params for r in in_size_range([NS(n_params=p) for p in (10, 20, 40, 80)], [20, 40])]
+    [20, 40]
+    """
+    lo, hi = float(np.min(sizes)), float(np.max(sizes))
+    return [r for r in runs if lo <= r.n_params <= hi]
+
+
 def to_ladder(runs: list[RunResult], key: str = "test_loss") -> Ladder:
     """The :class:`~supercollapse.analysis.ladder.Ladder` of runs of several sizes, sorted by
     size: curve ``key`` and compute without the initial point (compute 0), parameter counts,

@@ -18,8 +18,8 @@ thresholds); the verdict is the label of at least a fraction ``confidence`` of t
 ``"borderline"``; ``"unknown"`` without a noise floor.
 
 Prescription: a fan is read with the two-term theory ``L = A t^-mu + B p^-nu`` (paper, Eqs.
-5-7; chapter 5): a horizon exponent off by ``dg`` gives the fan slope :func:`fan_slope`, which
-:func:`exponent_error` inverts. ``mu`` and ``nu`` come from constant-rate runs when given, else
+5-7; chapters 5 and 5b): a horizon exponent off by ``dg`` gives the fan slope
+:func:`fan_slope`, which :func:`exponent_error` inverts. ``mu`` and ``nu`` come from constant-rate runs when given, else
 from the ladder's final losses. The learning-rate and parameterisation symptoms are heuristics
 (:func:`check_scaling`); the notes are the table ``NOTES`` (condition, message).
 """

@@ -104,7 +104,7 @@ def collapse_ladder(scale: str, variants: Sequence[str]) -> dict[str, list[Train
 
 
 def breakdown_ladder(scale: str, variant: str) -> list[TrainConfig]:
-    """Chapter 5: one variant of the breakdown sweep (e.g. ``"mup_frozen"``)."""
+    """Chapter 5b: one variant of the breakdown sweep (e.g. ``"mup_frozen"``)."""
     return [c for c in breakdown(check_scale(scale), law(scale)) if c.tags["variant"] == variant]
 
 
@@ -156,7 +156,7 @@ CHAPTER_RUNS: dict[str, Callable[[str], list[TrainConfig]]] = {
     "02": _chapter_02,
     "03": lambda s: collapse_ladder(s, ["constant"])["constant"],
     "04": lambda s: sum(collapse_ladder(s, ["constant", "linear"]).values(), []),
-    "05": lambda s: collapse_ladder(s, ["linear"])["linear"][-4:]
+    "05b": lambda s: collapse_ladder(s, ["linear"])["linear"][-4:]
     + breakdown_ladder(s, "mup_frozen")[-4:],
     "06": lambda s: list(noise_demo(s).values()),
     "07": _chapter_07,
