@@ -32,7 +32,7 @@ def test_pure_power_law_errors_cover_truth():
     x = np.logspace(0, 3, 30)
     hits = 0
     for _ in range(50):
-        y = (x / 5.0) ** 1.7 * np.exp(0.05 * rng.standard_normal(x.size))
+        y = (x / 5.0) ** -1.7 * np.exp(0.05 * rng.standard_normal(x.size))
         f = fit_pure_power_law(x, y)
         hits += abs(f.b - 1.7) < 2 * f.b_err
     assert 40 <= hits <= 50  # ~95% coverage
@@ -50,3 +50,15 @@ def test_pure_power_law_errors_cover_truth():
 def test_bad_input(c, L, msg):
     with pytest.raises(ValueError, match=msg):
         fit_power_law_offset(c, L)
+
+
+def test_both_fits_return_the_decay_exponent():
+    """One sign convention: b > 0 for a falling loss, L ∝ x^(-b), in both fits."""
+    x = np.logspace(0, 4, 12)
+    y = 3.0 * x**-0.4
+    pure = fit_pure_power_law(x, y)
+    offset = fit_power_law_offset(x, y, L0=0.0, n_bootstrap=0)
+    assert pure.b == pytest.approx(0.4, abs=1e-9) and offset.b == pytest.approx(0.4, abs=1e-6)
+    assert pure.a == pytest.approx(3.0 ** (1 / 0.4), rel=1e-9)
+    assert np.allclose(pure.predict(x), y)
+    assert fit_pure_power_law(x, x**0.5).b == pytest.approx(-0.5)  # a growing y: b < 0

@@ -3,7 +3,12 @@
 * The Fourier task's exponent is zeta (chapters 0-2); nu is only the size exponent of the
   two-term law (chapters 3 and 5), whose coefficients are A_t and A_p (B is the batch size).
 * D_base lists the base widths the book's runs really use.
-* The book's prose spells "normalised" (code identifiers such as ``normalized_curves`` aside).
+* The book's prose and figure labels spell "normalised" (code identifiers such as
+  ``normalized_curves`` aside).
+* alpha is only the noise model's constant: the PLRF data complexity is chi (with beta its target
+  complexity; Adam's decay rates are beta_1, beta_2), the synthetic language's Zipf exponent z.
+* B is the batch size, never a coefficient; the fits' exponent b is never negated by a chapter
+  (both fits return the decay exponent).
 """
 
 from __future__ import annotations
@@ -104,3 +109,86 @@ def test_d_is_the_width_in_chapter_6():
     for text in _cells(ROOT / "chapters" / "06_noise_model.ipynb", "markdown"):
         for math in MATH.findall(text):
             assert not re.search(r"(?<![\\\w])D(?![\w])", math), math[:80]
+
+
+def _stem(path: Path) -> str:
+    """``06_noise_model.ipynb`` -> ``noise_model`` (robust to renumbered chapters)."""
+    return re.sub(r"^\d+_", "", path.stem)
+
+
+def _shown_text(path: Path) -> str:
+    """What a page shows of its notation: Markdown, the string literals of code cells (figure
+    labels, printed text) and the figures' alt texts and captions."""
+    if path.suffix != ".ipynb":
+        return path.read_text("utf8")
+    cells = json.loads(path.read_text("utf8"))["cells"]
+    parts = []
+    for c in cells:
+        src = "".join(c["source"])
+        parts.append(src if c["cell_type"] == "markdown"
+                     else "\n".join(re.findall(r"\"[^\"\n]*\"|'[^'\n]*'", src)))
+        mystnb = c.get("metadata", {}).get("mystnb", {})
+        parts += [mystnb.get("image", {}).get("alt", ""), mystnb.get("figure", {}).get("caption", "")]
+    return "\n".join(parts)
+
+
+# alpha is the constant of the noise model only (chapters 6 and 8, and the pages that list it).
+ALPHA_PAGES = {"noise_model", "transformers", "notation", "instructors"}
+ALPHA = re.compile(r"\\{1,2}alpha\b|α|\balpha\b(?! ?=)")
+
+
+def test_alpha_pattern_can_fail():
+    assert ALPHA.search(r"data complexity $\alpha$") and ALPHA.search("data complexity alpha")
+    assert not ALPHA.search("ax.fill_between(x, lo, hi, alpha=0.2)")
+
+
+@pytest.mark.parametrize("path", [p for p in [*CHAPTERS, *PAGES] if _stem(p) not in ALPHA_PAGES],
+                         ids=lambda p: p.name)
+def test_alpha_is_only_the_noise_constant(path):
+    """The PLRF data complexity is chi, the Zipf exponent z: alpha nowhere else."""
+    hits = ALPHA.findall(_shown_text(path))
+    assert not hits, f"{path.name} writes {hits}: alpha is the noise constant (notation.md)"
+
+
+def test_plrf_and_zipf_symbols():
+    for name in ("01_scaling_laws", "03_scaling_collapse"):
+        text = _shown_text(ROOT / "chapters" / f"{name}.ipynb")
+        assert "\\chi" in text and "\\beta" in text, name
+    assert "k^{-z}" in (ROOT / "book" / "synthetic_language.md").read_text("utf8")
+    assert "$\\chi$, $\\beta$" in NOTATION and "k^{-z}" in NOTATION
+
+
+# Bare beta is the PLRF target complexity; Adam's decay rates are beta_1 and beta_2.
+PLRF_PAGES = {"scaling_laws", "scaling_collapse", "notation"}
+
+
+@pytest.mark.parametrize("path", [p for p in [*CHAPTERS, *PAGES] if _stem(p) not in PLRF_PAGES],
+                         ids=lambda p: p.name)
+def test_bare_beta_is_only_plrf(path):
+    hits = re.findall(r"\\{1,2}beta(?!_)\b.{0,20}", _shown_text(path))
+    assert not hits, f"{path.name}: {hits}; Adam's are beta_1, beta_2 (notation.md)"
+
+
+@pytest.mark.parametrize("path", [*CHAPTERS, *PAGES], ids=lambda p: p.name)
+def test_b_is_not_a_coefficient(path):
+    """B is the batch size: never a coefficient of a law such as A/N^a + B/D^b."""
+    for math in MATH.findall(_shown_text(path)):
+        assert not re.search(r"(?<![\\\w])B\s*(?:/|\\,)\s*[A-Za-z]\^|\\frac\{B\}", math), math[:80]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_fit_exponents_are_not_negated(path):
+    """Both fits return the decay exponent b (L ∝ x^(-b)): no chapter flips its sign."""
+    code = "\n".join(_cells(path, "code"))
+    hits = re.findall(r"-\s*fit_(?:pure_power_law|power_law_offset)\(", code)
+    assert not hits, f"{path.name} negates a fit's b: {hits}"
+
+
+@pytest.mark.parametrize("path", [*CHAPTERS, ROOT / "src/supercollapse/plotting.py"],
+                         ids=lambda p: p.name)
+def test_figure_labels_spell_normalised(path):
+    text = (_shown_text(path) if path.suffix == ".ipynb"
+            else "\n".join(re.findall(r"\"[^\"\n]*\"", path.read_text("utf8"))))
+    hits = re.findall(r"\bnormaliz\w*", text.replace("\\n", " "))
+    hits = [h for h in hits if "_" not in h]  # identifiers such as normalized_curves
+    assert not hits, f"{path.name}: {hits}; labels spell 'normalised'"

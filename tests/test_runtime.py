@@ -27,7 +27,7 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
 
 def _cell(start: str, end: str) -> dict:
-    return {"cell_type": "code", "source": "",
+    return {"cell_type": "code", "source": "x = 1",
             "metadata": {"execution": {"iopub.execute_input": start, "shell.execute_reply": end}}}
 
 
@@ -36,11 +36,14 @@ def test_cpu_seconds_span_first_start_to_last_reply():
                     {"cell_type": "markdown", "source": "", "metadata": {}},
                     _cell("2026-01-01T00:00:12Z", "2026-01-01T00:02:10.5Z")]}
     assert notebook_cpu_seconds(nb) == pytest.approx(120.0)
+    unrun = [{"cell_type": "code", "source": "  \n", "metadata": {}},
+             {"cell_type": "code", "source": "x = 1", "metadata": {"tags": ["skip-execution"]}}]
+    assert notebook_cpu_seconds({"cells": nb["cells"] + unrun}) == pytest.approx(120.0)
 
 
 def test_cpu_seconds_are_none_without_a_record():
     nb = {"cells": [_cell("2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z"),
-                    {"cell_type": "code", "source": "", "metadata": {}}]}
+                    {"cell_type": "code", "source": "y = 2", "metadata": {}}]}
     assert notebook_cpu_seconds(nb) is None
     assert notebook_cpu_seconds({"cells": []}) is None
 

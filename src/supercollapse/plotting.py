@@ -170,7 +170,7 @@ def normalized_curves(
         if lower is not None and upper is not None:
             ax.fill_between(x, np.asarray(lower)[i], np.asarray(upper)[i], color=col, alpha=0.2,
                             lw=0)
-    ax.set(xlabel="normalized compute $x = c/c^*$", ylabel="normalized loss $\\ell$", yscale="log")
+    ax.set(xlabel="normalised compute $x = c/c^*$", ylabel="normalised loss $\\ell$", yscale="log")
     return ax
 
 
@@ -200,7 +200,7 @@ def delta_sigma(
             raise ValueError("sizes are needed to colour sigma_per_size")
         for row, col in zip(np.asarray(sigma_per_size), size_colors(sizes, ax), strict=True):
             ax.plot(x, row, ":", color=col, lw=1.0)
-    ax.set(xlabel="normalized compute $x$", ylabel="relative deviation", yscale="log")
+    ax.set(xlabel="normalised compute $x$", ylabel="relative deviation", yscale="log")
     ax.legend()
     return ax
 

@@ -57,9 +57,10 @@ def _stamp(text: str) -> datetime:
 def notebook_cpu_seconds(nb: Mapping) -> float | None:
     """Wall time of a notebook's last execution: the last code cell's ``shell.execute_reply``
     minus the first one's ``iopub.execute_input`` (``metadata.execution``); ``None`` when a code
-    cell has no such record (never executed, or executed without timing).
+    cell that the client runs (not empty, not tagged ``skip-execution``) has no such record
+    (never executed, changed since, or executed without timing).
 
-    >>> cell = lambda a, b: {"cell_type": "code", "metadata": {"execution": {
+    >>> cell = lambda a, b: {"cell_type": "code", "source": "1", "metadata": {"execution": {
     ...     "iopub.execute_input": a, "shell.execute_reply": b}}}
     >>> notebook_cpu_seconds({"cells": [cell("2026-01-01T00:00:00Z", "2026-01-01T00:00:05Z"),
     ...                                 cell("2026-01-01T00:00:05Z", "2026-01-01T00:01:30Z")]})
@@ -67,8 +68,9 @@ def notebook_cpu_seconds(nb: Mapping) -> float | None:
     """
     starts, ends = [], []
     for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
+        if (cell.get("cell_type") != "code" or not "".join(cell.get("source", "")).strip()
+                or "skip-execution" in cell.get("metadata", {}).get("tags", [])):
+            continue  # cells the Jupyter client does not run
         rec = cell.get("metadata", {}).get("execution", {})
         if "iopub.execute_input" not in rec or "shell.execute_reply" not in rec:
             return None

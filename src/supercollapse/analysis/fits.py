@@ -5,8 +5,12 @@ Two fits:
 * :func:`fit_power_law_offset` -- the compute-optimal frontier law ``L(c) = a c^(-b) + L0``,
   fitted by a Huber loss on log residuals (as in the authors' notebooks) with a solver whose
   answer is unique (profile over ``L0``, converged inner fits), plus bootstrap standard errors.
-* :func:`fit_pure_power_law` -- ``y = (x / a)^b`` by ordinary least squares in log-log space,
+* :func:`fit_pure_power_law` -- ``y = (x / a)^(-b)`` by ordinary least squares in log-log space,
   with standard errors from the regression.
+
+Both return the exponent with the same sign convention: ``b`` is the decay exponent,
+``y ∝ x^(-b)``, positive for a falling loss (a growing ``y``, such as a horizon law, gives
+``b < 0``).
 """
 
 from __future__ import annotations
@@ -51,7 +55,8 @@ class PowerLawFit:
     """Result of fitting ``L(c) = a * c**(-b) + L0``.
 
     Attributes:
-        a, b, L0: fitted parameters (``a`` in the units of ``L`` at ``c = 1``).
+        a, b, L0: fitted parameters (``a`` in the units of ``L`` at ``c = 1``; ``b`` the decay
+            exponent, positive for a falling loss, as ``b`` of :class:`PurePowerLawFit`).
         r2_log: coefficient of determination of ``log L`` (log space, as in the paper).
         a_err, b_err, L0_err: bootstrap standard errors (NaN when ``n_bootstrap == 0``);
             ``L0_err`` is 0 when ``L0`` was held fixed.
@@ -286,10 +291,11 @@ def fit_power_law_offset(
 
 @dataclass(frozen=True)
 class PurePowerLawFit:
-    """Result of fitting ``y = (x / a)**b`` in log-log space.
+    """Result of fitting ``y = (x / a)**(-b)`` in log-log space.
 
     Attributes:
-        a, b: fitted scale and exponent.
+        a, b: fitted scale and decay exponent (``b > 0`` for a falling ``y``; the sign
+            convention of :class:`PowerLawFit`).
         log_a_err: standard error of ``log a`` (natural log); ``a_err = a * log_a_err``.
         b_err: standard error of ``b``.
         r2_log: ``R^2`` of the log-log regression.
@@ -313,23 +319,25 @@ class PurePowerLawFit:
         return self.a * self.log_a_err
 
     def predict(self, x: ArrayLike) -> NDArray[np.float64]:
-        """Evaluate ``(x / a)**b``.
+        """Evaluate ``(x / a)**(-b)``.
 
         >>> float(PurePowerLawFit(2.0, 2.0, 0.0, 0.0, 1.0, 5).predict(6.0))
-        9.0
+        0.1111111111111111
         """
-        return (np.asarray(x, dtype=float) / self.a) ** self.b
+        return (np.asarray(x, dtype=float) / self.a) ** (-self.b)
 
 
 def fit_pure_power_law(x: ArrayLike, y: ArrayLike) -> PurePowerLawFit:
-    """Fit ``y = (x / a)**b`` by least squares on ``log y = b log x - b log a``.
+    """Fit ``y = (x / a)**(-b)`` by least squares on ``log y = -b log x + b log a``.
 
+    ``b`` is the decay exponent, positive for a falling ``y``, as ``b`` of
+    :func:`fit_power_law_offset` (``L = a c^(-b) + L0``); a growing ``y`` gives ``b < 0``.
     Standard errors are the usual OLS ones (residual variance with ``n - 2`` degrees of
-    freedom); ``log a`` gets its error from the delta method on ``log a = -intercept / b``.
+    freedom); ``log a`` gets its error from the delta method on ``log a = intercept / b``.
     With exactly two points the errors are NaN.
 
     >>> x = np.array([1.0, 10.0, 100.0])
-    >>> fit = fit_pure_power_law(x, (x / 2.0) ** 1.5)
+    >>> fit = fit_pure_power_law(x, (x / 2.0) ** -1.5)
     >>> round(fit.a, 6), round(fit.b, 6)
     (2.0, 1.5)
     """
@@ -342,7 +350,7 @@ def fit_pure_power_law(x: ArrayLike, y: ArrayLike) -> PurePowerLawFit:
     lx, ly = np.log(x), np.log(y)
     X = np.column_stack([np.ones_like(lx), lx])
     coef, *_ = np.linalg.lstsq(X, ly, rcond=None)
-    intercept, b = float(coef[0]), float(coef[1])
+    intercept, b = float(coef[0]), -float(coef[1])  # slope = -b
     resid = ly - X @ coef
     n = x.size
     ss_tot = float(np.sum((ly - ly.mean()) ** 2))
@@ -351,12 +359,13 @@ def fit_pure_power_law(x: ArrayLike, y: ArrayLike) -> PurePowerLawFit:
         s2 = float(np.sum(resid**2)) / (n - 2)
         cov = s2 * np.linalg.inv(X.T @ X)
         b_err = float(np.sqrt(cov[1, 1]))
-        # log a = -intercept / b: gradient (-1/b, intercept/b^2)
-        g = np.array([-1.0 / b, intercept / b**2])
+        # log a = intercept / b = -intercept / slope: gradient in (intercept, slope) is
+        # (1/b, intercept/b^2)
+        g = np.array([1.0 / b, intercept / b**2])
         log_a_err = float(np.sqrt(g @ cov @ g))
     else:
         b_err = log_a_err = float("nan")
     return PurePowerLawFit(
-        a=float(np.exp(-intercept / b)), b=b, log_a_err=log_a_err, b_err=b_err,
+        a=float(np.exp(intercept / b)), b=b, log_a_err=log_a_err, b_err=b_err,
         r2_log=r2, n_points=int(n),
     )

@@ -8,7 +8,8 @@ away from it (e.g. 0.9x or 1.1x) the curves fan out (paper, Section 4).
 
 (b) The power-law random-features (PLRF) model of Paquette, Paquette, Xiao & Pennington,
 "4+3 Phases of Compute-Optimal Neural Scaling Laws" (NeurIPS 2024, arXiv 2405.15074):
-data exponent ``alpha``, target exponent ``beta``, ``d`` parameters, ``r`` SGD steps,
+data exponent ``alpha``, target exponent ``beta`` (the book writes chi for the data
+complexity, keeping alpha for the constant of the noise model), ``d`` parameters, ``r`` SGD steps,
 compute ``f = d r``.
 """
 

@@ -6,7 +6,7 @@ r"""A synthetic language generated on the device: a Zipfian mixture of hidden sp
 :math:`P_k(a \to c)` drawn from a symmetric Dirichlet distribution (concentration 1). A
 sequence of :math:`T + 1` tokens is drawn by
 
-1. picking a hidden rule :math:`k` with Zipf probability :math:`p_k \propto k^{-a}`,
+1. picking a hidden rule :math:`k` with Zipf probability :math:`p_k \propto k^{-z}` (``zipf_exponent``),
    :math:`k = 1..K`;
 2. a first token :math:`s_0` uniform over the vocabulary;
 3. :math:`s_{t+1} \sim P_k(s_t \to \cdot)` for :math:`t = 0..T-1`.
