@@ -25,6 +25,7 @@ BAD = [
     (dict(model="lstm"), "model"),
     (dict(mup="maybe"), "mup"),
     (dict(mup="frozen"), "mup_reference_width"),
+    (dict(parameterisation="sp"), "parameterisation"),
     (dict(width=0), "width"),
     (dict(width=-16), "width"),
     (dict(width=16.5), "width"),

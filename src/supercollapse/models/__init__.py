@@ -3,7 +3,9 @@
 The engine trains a model through three functions: build it from a config, a width and a
 key, count its parameters, and apply it to a batch. A model also declares the µP fan-in of
 each parameter, ``mup_fan_in(path, shape) -> int | None`` (None: not width-scaled), from which
-:mod:`supercollapse.optim.optimizers` derives the per-layer learning rates. Each model family
+:mod:`supercollapse.optim.optimizers` derives the per-layer learning rates, and may declare its
+role, ``width_role(path, shape) -> "embedding" | "hidden" | "readout" | None``, which lets it
+train under every parameterisation (:mod:`.parameterised`, :mod:`supercollapse.parameterisations`). Each model family
 lives in its own module with a ``build(cfg, width, key)`` function; to add one, write the
 module and add one line to ``MODELS``.
 """
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 import jax
 from flax import nnx
 
-from . import mlp, transformer
+from . import mlp, parameterised, transformer
 from .layers import count_params
 
 if TYPE_CHECKING:
@@ -30,8 +32,10 @@ MODELS: dict[str, Callable[[TrainConfig, int, jax.Array], nnx.Module]] = {
 
 
 def build_model(cfg: TrainConfig, key: jax.Array, width: int | None = None) -> nnx.Module:
-    """The model of ``cfg`` (optionally at another width, e.g. µP's base width)."""
-    return MODELS[cfg.model](cfg, cfg.width if width is None else width, key)
+    """The model of ``cfg`` (optionally at another width, e.g. µP's base width), initialised
+    as ``cfg.parameterisation`` prescribes (:func:`.parameterised.initialise`)."""
+    width = cfg.width if width is None else width
+    return parameterised.initialise(MODELS[cfg.model](cfg, width, key), cfg, width, key)
 
 
 def param_count(cfg: TrainConfig, width: int | None = None) -> int:

@@ -67,6 +67,19 @@ class ResidualMLP(nnx.Module):
         del path
         return shape[0] if len(shape) >= 2 else None
 
+    def width_role(self, path: tuple[str, ...], shape: tuple[int, ...]) -> str | None:
+        """Role of the parameter at ``path`` under a parameterisation
+        (:mod:`supercollapse.parameterisations`): ``embed`` the embedding, the blocks' matrices
+        hidden, ``readout`` the readout.
+
+        >>> m = nnx.eval_shape(lambda: ResidualMLP(8, 64, depth=1, rngs=nnx.Rngs(0)))
+        >>> [m.width_role(p, ()) for p in [("embed", "kernel"), ("blocks", "0", "fc2", "kernel"),
+        ...                                 ("readout", "kernel")]]
+        ['embedding', 'hidden', 'readout']
+        """
+        del shape
+        return {"embed": "embedding", "readout": "readout"}.get(path[0], "hidden")
+
     def __call__(self, x: jax.Array) -> jax.Array:
         h = self.embed_multiplier * self.embed(x)
         for block in self.blocks:

@@ -158,6 +158,19 @@ class Transformer(nnx.Module):
             return None
         return int(shape[0])
 
+    def width_role(self, path: tuple, shape: tuple[int, ...]) -> str | None:
+        """Role of the parameter at ``path`` under a parameterisation
+        (:mod:`supercollapse.parameterisations`): the token and position embeddings are the
+        embedding, ``readout`` the readout, every other matrix hidden; the QK-norm gains are not
+        width-scaled (``None``). The attention logits keep :math:`q\\cdot k/d_h` under every
+        parameterisation: heads have a fixed dimension, so width does not enter them."""
+        names = {str(p) for p in path}
+        if names & set(EMBEDDINGS):
+            return "embedding"
+        if len(shape) != 2:
+            return None
+        return "readout" if "readout" in names else "hidden"
+
     def compute_params(self) -> int:
         """Non-embedding parameter count: the :math:`P` of :math:`c = 6PT`."""
         embed = sum(int(getattr(self, name).size) for name in EMBEDDINGS)

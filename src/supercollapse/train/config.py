@@ -91,6 +91,9 @@ class TrainConfig:
     b2: float = 0.95
     eps: float = 1e-20
     mup: str = "on"  # "on" | "off" | "frozen" (learning rates frozen at mup_reference_width)
+    # how init, multipliers and rates scale with width: a name in
+    # supercollapse.parameterisations.PARAMETERISATIONS ("mup", "standard", "ntk", "mean_field")
+    parameterisation: str = "mup"
     base_width: int = 128
     mup_reference_width: int | None = None
     optimizer: str = "adam"  # a name in supercollapse.optim.OPTIMIZERS
@@ -166,6 +169,10 @@ class TrainConfig:
         need(0 <= self.b2 < 1, "b2", "must lie in [0, 1)")
         need(self.eps >= 0, "eps", "must be non-negative")
         need(self.mup in MUP_MODES, "mup", f"unknown µP mode; choose one of {MUP_MODES}")
+        from ..parameterisations import PARAMETERISATIONS
+
+        need(self.parameterisation in PARAMETERISATIONS, "parameterisation",
+             f"unknown parameterisation; choose one of {sorted(PARAMETERISATIONS)}")
         if self.mup == "frozen":
             need(integer(self.mup_reference_width) and self.mup_reference_width > 0,
                  "mup_reference_width", "must be a positive integer width when mup='frozen'")

@@ -29,6 +29,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from ..models import build_model, model_param_count
+from ..models.parameterised import effective
 from ..optim import OPTIMIZERS
 from ..optim.base import chain
 from ..optim.optimizers import hyperparameters
@@ -123,6 +124,8 @@ class _Programs:
         graphdef, spec = self.graphdef, OPTIMIZERS[shape.optimizer]
         batch_sharding = NamedSharding(mesh, P("data"))
 
+        # p are the trained parameters w; the network computes with W = rho^a w where the
+        # parameterisation has multipliers (hyper["multipliers"]; none under µP: W = w)
         def loss_fn(p, x, y):  # mean over examples (and tokens, for a per-token loss)
             return jnp.mean(task.loss(nnx.merge(graphdef, p)(x), y))
 
@@ -130,8 +133,8 @@ class _Programs:
         # or its training_loss where it adds a regulariser (the z-loss of next-token tasks)
         objective = getattr(task, "training_loss", task.loss)
 
-        def train_loss_fn(p, x, y):
-            return jnp.mean(objective(nnx.merge(graphdef, p)(x), y))
+        def train_loss_fn(p, x, y, multipliers=None):
+            return jnp.mean(objective(nnx.merge(graphdef, effective(p, multipliers))(x), y))
 
         def sample(k):
             x, y = task.train_batch(k, shape.batch_size)
@@ -145,7 +148,8 @@ class _Programs:
             def body(t, carry):
                 p, o, loss_sum = carry
                 x, y = sample(jax.random.fold_in(data_key, t))
-                loss, grads = jax.value_and_grad(train_loss_fn)(p, x, y)
+                loss, grads = jax.value_and_grad(train_loss_fn)(p, x, y,
+                                                                hyper.get("multipliers"))
                 updates, o = optimizer.update(grads, o, p)
                 return optax.apply_updates(p, updates), o, loss_sum + loss
 
@@ -164,11 +168,15 @@ class _Programs:
 
         def one_run_eval(p, o, hyper, noise_key):
             TRACES["evaluate"] += 1
-            test_loss = jnp.mean(jax.lax.map(lambda xy: loss_fn(p, *xy), (xs, ys)))
+            mult = hyper.get("multipliers")
+            w = effective(p, mult)
+            test_loss = jnp.mean(jax.lax.map(lambda xy: loss_fn(w, *xy), (xs, ys)))
             if shape.noise_batches == 0:
                 return test_loss, jnp.nan, jnp.nan
             pre = spec.preconditioner(o[0], hyper["peak_lrs"], shape)
-            tr_g, tr_u = gradient_noise_traces(jax.grad(loss_fn), p, pre, sample, noise_key,
+            grad_fn = (jax.grad(loss_fn) if mult is None else  # gradients of the trained w
+                       jax.grad(lambda q, x, y: loss_fn(effective(q, mult), x, y)))
+            tr_g, tr_u = gradient_noise_traces(grad_fn, p, pre, sample, noise_key,
                                                shape.noise_batches, shape.batch_size)
             return test_loss, tr_g, tr_u
 
@@ -266,8 +274,12 @@ class Trainer:
                      self._evaluate(self.params, self.opt_state, self.hyper, key))
 
     def model(self, run_index: int = 0) -> nnx.Module:
-        """The trained model of one run (the ``run_index``-th (config, seed)), as NNX."""
+        """The trained model of one run (the ``run_index``-th (config, seed)), as NNX, with the
+        weights it computes with (:math:`W = \\rho^a w` under a parameterisation with multipliers)."""
         one = jax.tree.map(lambda a: a[run_index], self.params)
+        mult = self.hyper.get("multipliers")
+        if mult is not None:
+            one = effective(one, jax.tree.map(lambda m: m[run_index], mult))
         return nnx.merge(self.graphdef, one)
 
     # --- checkpoints: the training state as host arrays, and back ---------------------
