@@ -192,3 +192,11 @@ def test_figure_labels_spell_normalised(path):
     hits = re.findall(r"\bnormaliz\w*", text.replace("\\n", " "))
     hits = [h for h in hits if "_" not in h]  # identifiers such as normalized_curves
     assert not hits, f"{path.name}: {hits}; labels spell 'normalised'"
+
+
+def test_tokens_are_t_in_chapter_8():
+    """D is the width (notation.md); chapter 8 counts tokens with t, so c = 6Pt, not 6PD."""
+    for text in _cells(ROOT / "chapters" / "08_transformers.ipynb"):
+        for math in MATH.findall(text):
+            assert not re.search(r"(?<![\\\w])D(?![\w])", math), math[:80]
+    assert "chapter 8 writes $D$" not in NOTATION
