@@ -60,7 +60,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if len({c.run_id() for c in configs}) < len(configs):
             raise ConfigError(f"--set {' '.join(args.set)} makes runs of the sweep identical; "
                               "override only fields that leave every run distinct")
-    from .train.sweep import plan, run_sweep
+    from .train.sweep import plan, run_sweep, use_compile_cache
 
     shard = _shard(args.shard) if args.shard else None
     if args.dry_run:
@@ -74,6 +74,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
               f"the longest group {max(minutes, default=0):.1f} "
               "(supercollapse.train.sweep.estimated_seconds)")
         return 0
+    use_compile_cache(args.compile_cache)
     report = run_sweep(configs, args.out, max_minutes=args.max_minutes,
                        progress=not args.no_progress, shard=shard)
     print(report.summary())
@@ -269,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="on GPU, keep XLA's faster non-deterministic reductions")
     sw.add_argument("--widths", type=int, nargs="+", metavar="D",
                     help="train only the runs of these widths")
+    sw.add_argument("--compile-cache", metavar="DIR", default=None,
+                    help="JAX's persistent compilation cache in DIR, shared by sweep processes "
+                         "(default: $SUPERCOLLAPSE_COMPILE_CACHE; neither: off)")
     sw.set_defaults(fn=cmd_sweep)
     fh = sub.add_parser("fit-horizon", help="fit c*(P) = kappa P^(1+gamma) from a sweep")
     fh.add_argument("runs", help="results directory of a horizon sweep (constant rates)")

@@ -11,6 +11,7 @@ and resume from the last one; a group's checkpoints are deleted once its files a
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -25,6 +26,33 @@ from .config import ConfigError, TrainConfig
 from .engine import plan_groups, total_steps, train_many, training_flops
 
 CHECKPOINTS = ".checkpoints"
+# The folder of JAX's persistent compilation cache for sweeps, when the command line gives none.
+COMPILE_CACHE_ENV = "SUPERCOLLAPSE_COMPILE_CACHE"
+
+
+def use_compile_cache(path: str | Path | None = None, *,
+                      min_compile_seconds: float = 1.0) -> Path | None:
+    """Turn on JAX's persistent compilation cache in ``path`` for this process (opt-in).
+
+    ``path`` defaults to the environment variable ``SUPERCOLLAPSE_COMPILE_CACHE``; with neither,
+    nothing changes and the result is ``None``. A program that took at least
+    ``min_compile_seconds`` to compile is written there, and a later process (another width's
+    sweep, a resumed sweep, a shard) that builds the same program on the same device and JAX
+    version loads it instead of compiling. Compilation never changes what a program computes,
+    so the curves are the same either way. Returns the cache folder.
+    """
+    path = path or os.environ.get(COMPILE_CACHE_ENV) or None
+    if path is None:
+        return None
+    from jax.experimental.compilation_cache import compilation_cache
+
+    folder = Path(path).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", float(min_compile_seconds))
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)  # any size
+    compilation_cache.reset_cache()  # JAX decides once per process; decide again
+    return folder
 
 
 @dataclass
