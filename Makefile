@@ -9,6 +9,8 @@
 #               Optax, NumPy, ... (the floors of pyproject.toml, pinned in constraints-min.txt)
 #   make venv   (re)create .venv; done automatically when pyproject.toml/constraints.txt change
 #   make assignments  build the classroom assignments into _build/assignments (otter-grader)
+#   make pdf    the whole book as one PDF, _build/pdf/book.pdf (single-page HTML build printed by
+#               headless Chromium, offline); make test-pdf also checks it (tests/test_pdf.py)
 #   make constraints  rewrite constraints.txt from the environment pip resolved into .venv
 #   make release VERSION=x.y.z  CHANGELOG.md entry, version, pins of the Colab set-up cell, launch
 #               buttons and grading bundle to the tag vx.y.z; commit and annotated tag (not pushed)
@@ -24,7 +26,7 @@ CHECK  := _build/check
 # Use the kernel spec of .venv even if the user has their own "python3" kernel.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: all venv book test test-isa test-min lint unit simd nbval check-book browser assignments constraints release clean
+.PHONY: all venv book test test-isa test-min lint unit simd nbval check-book browser assignments pdf test-pdf constraints release clean
 
 all: book
 
@@ -57,7 +59,7 @@ lint: $(STAMP)
 
 # Package tests (tests/) and the doctests of the package (the browser tests run in `browser`).
 unit: $(STAMP)
-	$(BIN)/pytest tests --doctest-modules src/supercollapse -m "not browser and not simd"
+	$(BIN)/pytest tests --doctest-modules src/supercollapse -m "not browser and not simd and not pdf"
 
 # The numbers behind the checked cells that only read results/ must not depend on the CPU:
 # computed twice, with NumPy's SIMD dispatch as found and narrowed to its baseline, they must
@@ -132,11 +134,22 @@ test-min: $(MIN_STAMP)
 	$(VENV_MIN)/bin/python -c 'import jax, flax, optax, numpy, scipy; \
 		print("oldest supported: jax", jax.__version__, "flax", flax.__version__, \
 		"optax", optax.__version__, "numpy", numpy.__version__, "scipy", scipy.__version__)'
-	$(VENV_MIN)/bin/pytest tests --doctest-modules src/supercollapse -m "not browser and not simd" \
+	$(VENV_MIN)/bin/pytest tests --doctest-modules src/supercollapse -m "not browser and not simd and not pdf" \
 		--ignore=tests/test_assignments.py
 	$(VENV_MIN)/bin/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg $(MIN_CHAPTER)
 	@echo "Oldest supported versions pass."
+
+# The whole book as one PDF (book/_ext/pdf.py): Jupyter Book's single-page HTML build (not executing
+# the notebooks: their committed outputs, as in check-book), printed by Debian's headless Chromium
+# once MathJax has typeset every formula. Needs chromium and chromium-driver, as `browser` does.
+pdf: $(STAMP)
+	$(BIN)/python book/_ext/pdf.py
+
+# Page count, no raw TeX in the PDF's text, MathJax fonts and every figure embedded (about two
+# minutes in all, so not part of `make test`; .ci/run runs it after make test).
+test-pdf: pdf
+	$(BIN)/pytest -m pdf tests/test_pdf.py
 
 # constraints.txt: every distribution that the package and the extras of `make venv` depend on, at
 # the version pip's resolver installed into .venv (book/_ext/constraints.py; tests/test_constraints.py
