@@ -34,8 +34,10 @@ processes of a sweep), with the sweep's deterministic GPU reductions (``XLA_FLAG
 cache (``SUPERCOLLAPSE_COMPILE_CACHE``, what ``sweep --compile-cache`` sets: programs that
 compile in over a second): the second process's compile times are those a sweep would see
 with the cache across processes. ``--budget`` starts no process after that many
-seconds and bounds each one; the JSON is rewritten after every process, so a run stopped by
-a time limit keeps what it finished. Processes run in order of what decides most: the first
+seconds and bounds each one (and each by ``--process-limit``, 150 s: a compilation that
+stalls, as XLA's 64-run MLP program once did for minutes, costs only the runs not yet measured,
+the field ``last_started`` names its program); the JSON is rewritten after every process, so a
+run stopped by a time limit keeps what it finished. Processes run in order of what decides most: the first
 two widths of ``--widths``, the cache check, the nondeterministic widths, the other widths.
 """
 
@@ -161,6 +163,7 @@ def child(args: argparse.Namespace) -> None:
                       "xla_flags": os.environ.get("XLA_FLAGS", ""),
                       "cache": os.environ.get(COMPILE_CACHE_ENV)}), flush=True)
     for n in args.runs:
+        print(json.dumps({"starting": n}), flush=True)
         print(json.dumps(measure(args.scale, args.law, args.child, n, args.steps,
                                  args.repeats)), flush=True)
     if args.data_only:
@@ -189,13 +192,15 @@ def spawn(args: argparse.Namespace, width: int, runs: list[int], *, deterministi
             status = f"exit {p.returncode}: {stderr.strip()[-600:]}"
     except subprocess.TimeoutExpired as exc:
         stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        status = f"stopped after {timeout:.0f} s (budget)"
+        status = f"stopped after {timeout:.0f} s (budget or --process-limit)"
     lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     out = {"status": status, "process_s": time.perf_counter() - t0,
            "deterministic": deterministic, "cache_dir": (env or {}).get(
                "SUPERCOLLAPSE_COMPILE_CACHE"), "measurements": [], "data_only": []}
     for line in lines:
-        if "device_kind" in line:
+        if "starting" in line:
+            out["last_started"] = line["starting"]
+        elif "device_kind" in line:
             out.update(line)
         elif "data_only" in line:
             out["data_only"].append(line["data_only"])
@@ -208,7 +213,8 @@ def spawn(args: argparse.Namespace, width: int, runs: list[int], *, deterministi
                   f"{m['program_s']:.0f} s ({m['program_s_per_run']:.1f} s/run)"
                   f"{'' if deterministic else ' [nondeterministic]'}", flush=True)
     if status != "ok":
-        print(f"width {width}: {status}", flush=True)
+        print(f"width {width}: {status} (in the program of {out.get('last_started')} runs)",
+              flush=True)
     return out
 
 
@@ -228,6 +234,9 @@ def main(argv: list[str] | None = None) -> dict | None:
     ap.add_argument("--cache-check", type=int, default=None, metavar="W",
                     help="width run twice (16 runs) with one persistent compilation cache")
     ap.add_argument("--budget", type=float, default=None, help="seconds for the whole run")
+    ap.add_argument("--process-limit", type=float, default=150.0,
+                    help="seconds one width's process may take (a compilation that stalls "
+                         "costs only its own program: the runs are measured in --runs order)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--data-only", action="store_true", help=argparse.SUPPRESS)
@@ -239,6 +248,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         args.scale, args.law = TINY["scale"], TINY["law"]
         args.widths, args.runs = TINY["widths"], TINY["runs"]
         args.steps, args.repeats = TINY["steps"], TINY["repeats"]
+        args.process_limit = 1e5  # a shared CPU may be slow; the budget still applies
 
     import jax
 
@@ -273,7 +283,8 @@ def main(argv: list[str] | None = None) -> dict | None:
                                      "status": "skipped (budget)"})
             continue
         out["processes"].append({"width": width, **spawn(
-            args, width, runs, deterministic=det, data=data, timeout=left(), env=env)})
+            args, width, runs, deterministic=det, data=data,
+            timeout=min(left(), args.process_limit), env=env)})
         save()
     if args.cache_check is not None:
         shutil.rmtree(cache, ignore_errors=True)
