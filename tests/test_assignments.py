@@ -490,7 +490,7 @@ def test_pinned_setup_cells_on_colab(built, monkeypatch, tmp_path):
     assert git[1][-2:] == [build.sync_setup_cell.repository(ROOT)[0], ref]
     assert git[2][-3:] == ["checkout", "-q", "FETCH_HEAD"]
     pip = [c for c in calls if c[1:4] == ["-m", "pip", "install"]]
-    assert any(f"{clone}[book]" in c for c in pip), pip
+    assert any(f"{clone}[colab]" in c for c in pip), pip
     assert pip[-1][-1] == f"otter-grader=={build.otter_version()}"
     assert calls[-1][-2:] == ["--student-only", name]
     assert chdirs[0] == f"{clone}/chapters" and chdirs[-1].endswith(f"/{name}/student")

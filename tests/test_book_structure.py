@@ -88,7 +88,7 @@ def test_setup_cell_uses_the_configured_repository():
     assert f'repo_url="{_repo_url()}"' in source
     assert '"google.colab" in sys.modules' in source, "the set-up cell must only act on Colab"
     assert '"git", "clone", "--depth", "1"' in source, "results/ is not in the pip package"
-    assert '"-e", f"{clone}[book]"' in source
+    assert '"-e", f"{clone}[colab]"' in source
     assert 'os.chdir(f"{clone}/chapters")' in source
 
 

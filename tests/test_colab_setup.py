@@ -150,7 +150,7 @@ def test_cell_on_tpu_runtime_with_new_enough_jax_installs_no_jax(monkeypatch, tm
     _run_cell()
     clone = colab.commands[0][-1]
     assert colab.commands[0][:4] == ["git", "clone", "--depth", "1"]
-    assert colab.pip[colab.pip.index("-e") + 1] == f"{clone}[book]"
+    assert colab.pip[colab.pip.index("-e") + 1] == f"{clone}[colab]"
     assert not _mentions_jax(colab.requirements())
     assert sorted(colab.constraints) == [f"jax=={NEW}", f"jaxlib=={NEW}", "libtpu==0.0.40"]
     assert colab.chdir == [f"{clone}/chapters"] and sys.path[0] == f"{clone}/src"

@@ -13,7 +13,7 @@ backend ("Mismatched PJRT plugin PJRT API version", google/flax#4122). So the ce
 * keeps the runtime's JAX whenever it meets the package's floor (``jax>=...`` of
   ``pyproject.toml``, written into the cell by the sync script), by pinning the installed
   versions of ``jax``, ``jaxlib`` and the accelerator plugins in a pip constraints file; pip then
-  installs only what is missing (the package, Flax, Optax, the book's extras) and picks releases
+  installs only what is missing (the package, Flax, Optax, its ``colab`` extra) and picks releases
   of them that accept this JAX;
 * installs JAX only where that cannot break anything: a runtime without JAX, or a CPU or GPU
   runtime whose JAX is below the floor (``jax`` or ``jax[cuda12]``);
@@ -77,7 +77,7 @@ def installed_versions(names=JAX_FAMILY) -> dict[str, str]:
 
 
 def plan_install(runtime: str, installed: dict[str, str], jax_floor: str):
-    """What to add to ``pip install -e <clone>[book]``: ``(requirements, constraints, note)``.
+    """What to add to ``pip install -e <clone>[colab]``: ``(requirements, constraints, note)``.
 
     ``requirements`` are extra requirement strings (JAX, only where it must be installed);
     ``constraints`` are ``name==version`` lines that keep the runtime's JAX family as it is.
@@ -122,7 +122,7 @@ def colab_setup(repo_url: str, branch: str, clone: str, jax_floor: str) -> None:
     runtime = detect_runtime()
     requirements, constraints, note = plan_install(runtime, installed_versions(), jax_floor)
     print(f"Colab {runtime.upper()} runtime: {note}")
-    args = [sys.executable, "-m", "pip", "install", "-q", "-e", f"{clone}[book]", *requirements]
+    args = [sys.executable, "-m", "pip", "install", "-q", "-e", f"{clone}[colab]", *requirements]
     if constraints:
         path = os.path.join(tempfile.gettempdir(), "supercollapse-colab-constraints.txt")
         with open(path, "w", encoding="utf8") as f:

@@ -5,10 +5,11 @@ it
 
 1. clones the book's repository (``git clone --depth 1``), because chapters read stored results
    from the repository's ``results/`` folder, which is not part of the pip package;
-2. installs the package from the clone, ``pip install -e '<clone>[book]'``, keeping the
+2. installs the package from the clone with what the chapters import and no book toolchain,
+   ``pip install -e '<clone>[colab]'`` (the ``colab`` extra of ``pyproject.toml``), keeping the
    runtime's own JAX when it meets the package's floor (its installed ``jax``, ``jaxlib``,
    ``libtpu`` and CUDA plugin versions are pinned in a pip constraints file, so pip installs only
-   what is missing: Flax, Optax, the book's extras). JAX itself is installed only on a runtime
+   what is missing: Flax, Optax, pandas, ipywidgets). JAX itself is installed only on a runtime
    without it, or on a CPU/GPU runtime whose JAX is below the floor; on a TPU runtime with an
    older JAX the cell stops and says what to do (a TPU runtime's jaxlib is never reinstalled);
 3. changes into the clone's ``chapters/`` folder (so ``supercollapse.paths.results_dir()``, which
@@ -46,9 +47,10 @@ ROOT = Path(__file__).resolve().parents[2]
 HEADER = """\
 # Set-up (the same in every chapter; written by book/_ext/sync_setup_cell.py from
 # book/_ext/colab_setup.py, do not edit here). On Google Colab only: clone the book's repository
-# (the package and its stored results/), install the package with Flax, Optax and the book's
-# extras while keeping the runtime's own JAX (a TPU runtime's JAX is never replaced), and work in
-# the clone's chapters/ folder. Anywhere else this cell does nothing.
+# (the package and its stored results/), install the package with what the chapters import (its
+# colab extra: Flax, Optax, pandas, ipywidgets; not the book toolchain) while keeping the runtime's
+# own JAX (a TPU runtime's JAX is never replaced), and work in the clone's chapters/ folder.
+# Anywhere else this cell does nothing.
 import sys
 
 if "google.colab" in sys.modules:
