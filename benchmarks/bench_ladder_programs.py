@@ -55,6 +55,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DETERMINISTIC = "--xla_gpu_deterministic_ops=true"
+_PLATFORMS: str | None = None  # JAX_PLATFORMS as this script found it (main sets it to cpu)
 TINY = {"scale": "lm-quick", "law": "results/lm-quick/law.json", "widths": [8, 16],
         "runs": [1, 4], "steps": 2, "repeats": 1}
 
@@ -160,6 +161,7 @@ def child(args: argparse.Namespace) -> None:
     use_compile_cache()  # the sweep command's opt-in (--compile-cache), off unless set
 
     print(json.dumps({"device_kind": jax.devices()[0].device_kind,
+                      "backend": jax.default_backend(),
                       "xla_flags": os.environ.get("XLA_FLAGS", ""),
                       "cache": os.environ.get(COMPILE_CACHE_ENV)}), flush=True)
     for n in args.runs:
@@ -177,6 +179,9 @@ def spawn(args: argparse.Namespace, width: int, runs: list[int], *, deterministi
     """Run :func:`child` in a fresh process; collect its lines (also those printed before a
     timeout)."""
     e = dict(os.environ, **(env or {}))
+    e.pop("JAX_PLATFORMS")
+    if _PLATFORMS is not None:
+        e["JAX_PLATFORMS"] = _PLATFORMS
     flags = e.get("XLA_FLAGS", "").replace(DETERMINISTIC, "").strip()
     e["XLA_FLAGS"] = f"{flags} {DETERMINISTIC}".strip() if deterministic else flags
     e["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), e.get("PYTHONPATH")) if p)
@@ -225,8 +230,10 @@ def main(argv: list[str] | None = None) -> dict | None:
     ap.add_argument("--scale", default="lm-full")
     ap.add_argument("--law", default="results/lm-full/law.json",
                     help="horizon law (relative to the repository) that sets each horizon")
-    ap.add_argument("--widths", type=int, nargs="+", default=[24, 128, 48, 96])
-    ap.add_argument("--runs", type=int, nargs="+", default=[1, 4, 16, 64])
+    ap.add_argument("--widths", type=int, nargs="+", default=None,
+                    help="widths, measured in this order (default 24 128 48 96)")
+    ap.add_argument("--runs", type=int, nargs="+", default=None,
+                    help="runs per program, in this order (default 1 4 16 64)")
     ap.add_argument("--steps", type=int, default=50, help="steps per timed call")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--nondeterministic", type=int, nargs="*", default=[], metavar="W",
@@ -244,12 +251,18 @@ def main(argv: list[str] | None = None) -> dict | None:
     if args.child is not None:
         child(args)
         return None
-    if args.tiny:
+    if args.tiny:  # toy defaults; --widths and --runs still choose
         args.scale, args.law = TINY["scale"], TINY["law"]
-        args.widths, args.runs = TINY["widths"], TINY["runs"]
+        args.widths, args.runs = args.widths or TINY["widths"], args.runs or TINY["runs"]
         args.steps, args.repeats = TINY["steps"], TINY["repeats"]
         args.process_limit = 1e5  # a shared CPU may be slow; the budget still applies
+    args.widths, args.runs = args.widths or [24, 128, 48, 96], args.runs or [1, 4, 16, 64]
 
+    # this process only spawns and collects: it must not start the GPU, or its memory
+    # preallocation would take what the measured processes need (they get JAX_PLATFORMS back)
+    global _PLATFORMS
+    _PLATFORMS = os.environ.get("JAX_PLATFORMS")
+    os.environ["JAX_PLATFORMS"] = "cpu"
     import jax
 
     from supercollapse.provenance import provenance
@@ -285,6 +298,9 @@ def main(argv: list[str] | None = None) -> dict | None:
         out["processes"].append({"width": width, **spawn(
             args, width, runs, deterministic=det, data=data,
             timeout=min(left(), args.process_limit), env=env)})
+        if "device_kind" in out["processes"][-1]:  # the measured device, not this process's
+            out["provenance"]["device_kind"] = out["processes"][-1]["device_kind"]
+            out["provenance"]["backend"] = out["processes"][-1]["backend"]
         save()
     if args.cache_check is not None:
         shutil.rmtree(cache, ignore_errors=True)
