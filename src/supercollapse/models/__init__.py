@@ -57,6 +57,18 @@ def _param_count(key: TrainConfig, width: int) -> int:
     return model_param_count(model)
 
 
+def has_instability_probe(cfg: TrainConfig) -> bool:
+    """Whether the config's model defines ``instability_probe(x) -> {name: scalar}`` (the
+    diagnostics ``TrainConfig.instability_traces`` logs); shapes only."""
+    return _has_probe(cfg.shape_key())
+
+
+@functools.lru_cache(maxsize=64)
+def _has_probe(key: TrainConfig) -> bool:
+    model = nnx.eval_shape(lambda: build_model(key, jax.random.key(0), key.width))
+    return callable(getattr(model, "instability_probe", None))
+
+
 def model_param_count(model: nnx.Module) -> int:
     """The P of compute ``6 P T``: the model's ``compute_params()`` where it defines one (the
     transformer leaves out its embeddings), else every trainable parameter."""

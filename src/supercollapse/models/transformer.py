@@ -73,13 +73,29 @@ class Attention(nnx.Module):
             self.q_gain = nnx.Param(jnp.ones((head_dim,)))
             self.k_gain = nnx.Param(jnp.ones((head_dim,)))
 
-    def __call__(self, h: jax.Array) -> jax.Array:
-        b, t, d = h.shape
+    def queries_keys_values(self, h: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """Per-head ``q, k, v``, each ``(batch, T, heads, head_dim)`` (after QK-norm)."""
+        b, t, _ = h.shape
         qkv = self.qkv(h).reshape(b, t, 3, self.n_heads, self.head_dim)
         q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
         if self.qk_norm:
             q = _norm(q) * self.q_gain[...]
             k = _norm(k) * self.k_gain[...]
+        return q, k, v
+
+    def max_logit(self, h: jax.Array) -> jax.Array:
+        r"""The largest attention logit :math:`q\cdot k/d_h` before the softmax, over the batch,
+        heads and causal (query, key) pairs :math:`k \le q`, in float32 from the ``q, k``
+        the attention sees (cast to the compute dtype)."""
+        q, k, _ = self.queries_keys_values(h)
+        q, k = (a.astype(self.dtype).astype(jnp.float32) for a in (q, k))
+        logits = jnp.einsum("bqhd,bkhd->bhqk", q, k) / self.head_dim
+        t = h.shape[1]
+        return jnp.max(jnp.where(jnp.tril(jnp.ones((t, t), bool)), logits, -jnp.inf))
+
+    def __call__(self, h: jax.Array) -> jax.Array:
+        b, t, d = h.shape
+        q, k, v = self.queries_keys_values(h)
         fused = jax.default_backend() == "gpu" and self.dtype in (jnp.bfloat16, jnp.float16)
         o = jax.nn.dot_product_attention(q.astype(self.dtype), k.astype(self.dtype),
                                          v.astype(self.dtype), scale=1.0 / self.head_dim,
@@ -140,14 +156,44 @@ class Transformer(nnx.Module):
         self.embed_multiplier, self.readout_multiplier = embed_multiplier, readout_multiplier
         self.seq_len = seq_len
 
-    def __call__(self, tokens: jax.Array) -> jax.Array:
+    def _embed(self, tokens: jax.Array) -> jax.Array:
         t = tokens.shape[-1]
         if t > self.seq_len:
             raise ValueError(f"Transformer: sequence of {t} tokens exceeds seq_len={self.seq_len}")
-        h = self.embed_multiplier * (self.token_embed[...][tokens] + self.pos_embed[...][:t])
+        return self.embed_multiplier * (self.token_embed[...][tokens] + self.pos_embed[...][:t])
+
+    def _logits(self, h: jax.Array) -> jax.Array:
+        return self.readout_multiplier * self.readout(_norm(h)).astype(jnp.float32)
+
+    def __call__(self, tokens: jax.Array) -> jax.Array:
+        h = self._embed(tokens)
         for block in self.blocks:
             h = block(h)
-        return self.readout_multiplier * self.readout(_norm(h)).astype(jnp.float32)
+        return self._logits(h)
+
+    def instability_probe(self, tokens: jax.Array) -> dict[str, jax.Array]:
+        r"""The two instability diagnostics of Wortsman et al. (2023, arXiv 2309.14322) on a
+        batch of token ids (the engine's ``instability_traces``):
+
+        * ``max_attn_logit``: the largest attention logit :math:`q\cdot k/d_h` before the
+          softmax, over layers, heads, sequences and causal position pairs
+          (:meth:`Attention.max_logit`); it grows without bound when attention collapses
+          (QK-norm caps it);
+        * ``log_partition``: the mean over tokens of the output log-partition
+          :math:`\log Z = \log\sum_v e^{z_v}` (what the z-loss keeps near 0).
+
+        >>> model = Transformer(16, 8, 32, depth=2, head_dim=8, rngs=nnx.Rngs(0))
+        >>> d = model.instability_probe(jnp.zeros((3, 8), jnp.int32))
+        >>> round(float(d["log_partition"]), 4) == round(float(jnp.log(16.0)), 4)  # zero readout
+        True
+        """
+        h = self._embed(tokens)
+        maxes = []
+        for block in self.blocks:
+            maxes.append(block.attn.max_logit(_norm(h)))
+            h = block(h)
+        log_z = jax.nn.logsumexp(self._logits(h), axis=-1)
+        return {"max_attn_logit": jnp.max(jnp.stack(maxes)), "log_partition": jnp.mean(log_z)}
 
     def mup_fan_in(self, path: tuple, shape: tuple[int, ...]) -> int | None:
         """µP fan-in of the parameter at ``path``: the input dimension of a weight matrix

@@ -112,6 +112,10 @@ class TrainConfig:
     n_test: int = 16_384
     eval_batch_size: int = 8192
     noise_batches: int = 0  # minibatches per evaluation for the gradient-noise trace; 0 = off
+    # log the model's instability diagnostics at each evaluation (the transformer: max attention
+    # logit and output log-partition, curves "max_attn_logit" and "log_partition"); off keeps
+    # the logged curves and the run id as they were
+    instability_traces: bool = False
     # --- seeds ----------------------------------------------------------------------
     seeds: tuple[int, ...] = (0,)
     seed_protocol: str = "independent"  # "independent" | "shared_data" (one data order)
@@ -221,6 +225,13 @@ class TrainConfig:
              "must be a non-empty tuple of distinct non-negative integers")
         need(self.seed_protocol in SEED_PROTOCOLS, "seed_protocol",
              f"unknown seed protocol; choose one of {SEED_PROTOCOLS}")
+        need(isinstance(self.instability_traces, bool), "instability_traces",
+             "must be True or False")
+        if self.instability_traces:
+            from ..models import has_instability_probe
+
+            need(has_instability_probe(self), "instability_traces",
+                 f"the model {self.model!r} has no instability_probe (the transformer has)")
 
         self.horizon_steps(param_count(self))  # raises if shorter than one step
         object.__setattr__(self, "_valid", True)  # frozen: it stays valid

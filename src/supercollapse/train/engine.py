@@ -6,8 +6,9 @@ A *run* is one (config, seed). Runs whose configs share a shape key
 (:func:`supercollapse.optim.optimizers.hyperparameters`); the steps between evaluations run in
 one ``lax.fori_loop``; the devices form a mesh ``(runs, data)`` (:func:`layout`). Logged at each
 evaluation point (:func:`train_many`): step, samples, compute (6 P tokens), learning rate, tau,
-train and test loss, and optionally the gradient-noise traces (:mod:`.noise_traces`). Mid-run
-checkpoints: :mod:`.checkpoints`.
+train and test loss, and optionally the gradient-noise traces (:mod:`.noise_traces`) and the
+model's instability diagnostics (``instability_traces``: the transformer's max attention logit
+and output log-partition, ``PROBE_KEYS``). Mid-run checkpoints: :mod:`.checkpoints`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ from .noise_traces import gradient_noise_traces
 TRACES: Counter = Counter()
 
 CURVE_KEYS = ("train_loss", "test_loss", "trace_grad", "trace_pgrad")
+# Logged only with TrainConfig.instability_traces (the transformer's instability_probe).
+PROBE_KEYS = ("max_attn_logit", "log_partition")
 
 
 def schedule_arrays(cfg: TrainConfig, total_steps: int, steps: np.ndarray):
@@ -183,6 +186,16 @@ class _Programs:
         self.evaluate = jax.jit(jax.vmap(one_run_eval, in_axes=(0, 0, 0, None),
                                          spmd_axis_name="runs"))
 
+        def one_run_probe(p, hyper):  # the model's diagnostics on the first test chunk
+            TRACES["probe"] += 1
+            model = nnx.merge(graphdef, effective(p, hyper.get("multipliers")))
+            out = model.instability_probe(xs[0])
+            return tuple(out[k] for k in PROBE_KEYS)
+
+        # a program of its own, compiled only when instability_traces is on: training and the
+        # evaluation above stay the programs they were
+        self.probe = jax.jit(jax.vmap(one_run_probe, in_axes=(0, 0), spmd_axis_name="runs"))
+
 
 @functools.lru_cache(maxsize=32)
 def _programs(shape: TrainConfig, mesh: jax.sharding.Mesh) -> _Programs:
@@ -231,6 +244,7 @@ class Trainer:
         self.task = cached_task(shape)
         programs = _programs(shape, self.mesh)
         self._segment, self._evaluate = programs.segment, programs.evaluate
+        self._probe = programs.probe
         self.graphdef = programs.graphdef
 
         models = [build_model(cfgs[i], jax.random.fold_in(jax.random.key(s), 0))
@@ -272,6 +286,12 @@ class Trainer:
         key = jax.random.fold_in(self._noise_root, self.step)
         return tuple(np.asarray(a) for a in
                      self._evaluate(self.params, self.opt_state, self.hyper, key))
+
+    def probe(self) -> dict[str, np.ndarray]:
+        """The model's instability diagnostics (``PROBE_KEYS``: max attention logit, mean output
+        log-partition) on the first chunk of the test set, one value per run."""
+        return {k: np.asarray(v) for k, v in
+                zip(PROBE_KEYS, self._probe(self.params, self.hyper), strict=True)}
 
     def model(self, run_index: int = 0) -> nnx.Module:
         """The trained model of one run (the ``run_index``-th (config, seed)), as NNX, with the
@@ -397,7 +417,9 @@ def _train_group(cfgs: list[TrainConfig], *, devices, progress: bool, checkpoint
     total = trainer.total_steps
     steps = eval_steps(total, cfgs[0].n_evals)
     n_runs, n_evals = len(trainer.runs), len(steps)
-    logs = {k: np.full((n_runs, n_evals), np.nan) for k in CURVE_KEYS}
+    probing = cfgs[0].instability_traces
+    keys = CURVE_KEYS + (PROBE_KEYS if probing else ())
+    logs = {k: np.full((n_runs, n_evals), np.nan) for k in keys}
     diverged = np.zeros(n_runs, bool)
     stopped = np.full(n_runs, -1, np.int64)  # step at which a run was found diverged
     ckpt = None if checkpoint_dir is None else Checkpoints(checkpoint_dir, trainer)
@@ -420,6 +442,9 @@ def _train_group(cfgs: list[TrainConfig], *, devices, progress: bool, checkpoint
         logs["test_loss"][:, i], tr_g, tr_u = trainer.evaluate()
         if step > 0:  # the preconditioner is undefined before the first step
             logs["trace_grad"][:, i], logs["trace_pgrad"][:, i] = tr_g, tr_u
+        if probing:
+            for k, v in trainer.probe().items():
+                logs[k][:, i] = v
         finite = np.isfinite(logs["test_loss"][:, i])
         if step > 0:
             finite &= np.isfinite(logs["train_loss"][:, i])
