@@ -12,6 +12,7 @@
 #   make pdf    the whole book as one PDF, _build/pdf/book.pdf (single-page HTML build printed by
 #               headless Chromium, offline); make test-pdf also checks it (tests/test_pdf.py)
 #   make constraints  rewrite constraints.txt from the environment pip resolved into .venv
+#   make constraints-min  re-resolve .venv-min with the floors held, rewrite constraints-min.txt
 #   make release VERSION=x.y.z  CHANGELOG.md entry, version, pins of the Colab set-up cell, launch
 #               buttons and grading bundle to the tag vx.y.z; commit and annotated tag (not pushed)
 #   make clean  remove build products (keeps .venv)
@@ -26,7 +27,7 @@ CHECK  := _build/check
 # Use the kernel spec of .venv even if the user has their own "python3" kernel.
 export JUPYTER_PREFER_ENV_PATH := 1
 
-.PHONY: all venv book test test-isa test-min lint unit simd nbval check-book browser assignments pdf test-pdf constraints release clean
+.PHONY: all venv book test test-isa test-min lint unit simd nbval check-book browser assignments pdf test-pdf constraints constraints-min release clean
 
 all: book
 
@@ -139,6 +140,19 @@ test-min: $(MIN_STAMP)
 	$(VENV_MIN)/bin/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg $(MIN_CHAPTER)
 	@echo "Oldest supported versions pass."
+
+# constraints-min.txt from a resolver: .venv-min re-created with only the floors held (lowest-direct:
+# the runtime dependencies and pandas at their floors in pyproject.toml, `constraints.py --floors`;
+# everything else as pip's resolver picks it), then every distribution it installed pinned
+# (book/_ext/constraints.py --min; tests/test_constraints.py checks it inside .venv-min).
+constraints-min:
+	rm -rf $(VENV_MIN)
+	$(PYTHON) -m venv $(VENV_MIN)
+	$(VENV_MIN)/bin/python -m pip install -q --upgrade pip
+	$(PYTHON) book/_ext/constraints.py --floors > $(VENV_MIN)/floors.txt
+	$(VENV_MIN)/bin/python -m pip install -q -c $(VENV_MIN)/floors.txt -e '.[dev]' ipykernel
+	$(VENV_MIN)/bin/python book/_ext/constraints.py --min
+	touch $(MIN_STAMP)
 
 # The whole book as one PDF (book/_ext/pdf.py): Jupyter Book's single-page HTML build (not executing
 # the notebooks: their committed outputs, as in check-book), printed by Debian's headless Chromium

@@ -7,6 +7,9 @@ and ``constraints-min.txt``.
   what the generator writes, i.e. every pin is the installed version and every dependency of
   the package and its extras, direct or not, is pinned. (Skipped in other environments, e.g.
   ``make test-min``'s ``.venv-min``, which has no book extras.)
+* ``constraints-min.txt`` (``make constraints-min``) holds every floor that ``make test-min``
+  resolves with (``constraints.py --floors``: the runtime dependencies and pandas) at the floor,
+  and, inside ``.venv-min`` (JAX at its floor, no book extras), is exactly what ``--min`` writes.
 """
 
 from __future__ import annotations
@@ -95,4 +98,42 @@ def test_constraints_txt_is_current():
     assert text == expected, (
         "constraints.txt is not what `make constraints` writes from this environment; pins "
         f"that differ (file or environment): {stale[:20]}"
+    )
+
+
+def test_floors_are_pinned_in_constraints_min():
+    from packaging.version import Version
+
+    pinned = {canonicalize_name(n): v for n, v in pins(
+        (ROOT / "constraints-min.txt").read_text(encoding="utf8"))}
+    floors = GEN.floors(ROOT)
+    assert {"jax", "flax", "pandas"} <= set(floors)
+    for name, floor in floors.items():
+        version = pinned.get(canonicalize_name(name))
+        assert version is not None, f"constraints-min.txt does not pin {name} (floor {floor})"
+        assert Version(version) == Version(floor), f"{name}: floor {floor}, pinned {version}"
+
+
+def _is_min_environment() -> bool:
+    floors = GEN.floors(ROOT)
+    try:
+        md.version("jupyter-book")
+        return False
+    except md.PackageNotFoundError:
+        pass
+    try:
+        return md.version("jax") == floors["jax"]
+    except md.PackageNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not _is_min_environment(),
+                    reason="not the environment of make test-min (.venv-min)")
+def test_constraints_min_is_current():
+    text = (ROOT / "constraints-min.txt").read_text(encoding="utf8")
+    expected = GEN.generate_min(ROOT)
+    stale = sorted(set(pins(text)) ^ set(pins(expected)))
+    assert text == expected, (
+        "constraints-min.txt is not what `make constraints-min` writes from .venv-min; pins that "
+        f"differ (file or environment): {stale[:20]}"
     )

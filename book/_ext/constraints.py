@@ -26,9 +26,12 @@ import sys
 import tomllib
 from pathlib import Path
 
-from packaging.markers import default_environment
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+try:  # not needed for --floors, which the system Python runs before a venv exists
+    from packaging.markers import default_environment
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+except ImportError:
+    pass
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTRAS = ("book", "dev", "classroom")  # what `make venv` installs
@@ -42,7 +45,46 @@ HEADER = """\
 """
 
 
-def project_requirements(root: Path = ROOT, extras=EXTRAS) -> list[Requirement]:
+# The oldest supported environment of `make test-min` (constraints-min.txt): the package with its
+# `dev` extra and a Jupyter kernel, every direct dependency at its floor (lowest-direct).
+MIN_EXTRAS = ("dev",)
+MIN_MORE = ("ipykernel",)
+# Held at their floors too: the libraries of the extras that the package itself imports
+# (pandas: results.to_frame). Tools (pytest, ruff, nbval, selenium) resolve to what pip picks.
+MIN_LIBRARIES = ("pandas",)
+MIN_HEADER = """\
+# The oldest supported environment (Python 3.11), used by `make test-min`:
+#   pip install -c constraints-min.txt -e '.[dev]' ipykernel
+# Written by `make constraints-min` (book/_ext/constraints.py --min): pip resolved that install
+# with every runtime dependency of pyproject.toml and pandas held at its floor (lowest-direct;
+# constraints.py --floors), and this is everything it installed, each at its version
+# (tests/test_min_versions.py checks that floors and pins agree; tests/test_constraints.py that
+# the file is current inside .venv-min). Evidence for each floor: tests/README.md ("Oldest
+# supported versions"). Do not edit by hand.
+"""
+
+
+def floors(root: Path = ROOT) -> dict[str, str]:
+    """``{name: floor}`` of the runtime dependencies (``name>=floor``) of ``pyproject.toml`` and
+    of the ``MIN_LIBRARIES`` of its ``MIN_EXTRAS``: what ``make test-min`` holds at the floor."""
+    import re
+
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf8"))["project"]
+    optional = project.get("optional-dependencies", {})
+    lines = list(project.get("dependencies", [])) + [
+        line for extra in MIN_EXTRAS for line in optional[extra]
+        if re.match(r"\s*([A-Za-z0-9._-]+)", line)[1] in MIN_LIBRARIES]
+    found = {}
+    for line in lines:
+        line = line.split("#")[0]
+        match = re.fullmatch(r"\s*([A-Za-z0-9._-]+)\s*>=\s*([0-9][^,;\s]*)\s*", line)
+        if not match:
+            raise ValueError(f"pyproject.toml: dependency {line!r} has no single '>=' floor")
+        found[match[1]] = match[2]
+    return found
+
+
+def project_requirements(root: Path = ROOT, extras=EXTRAS, more=()) -> list[Requirement]:
     """The dependencies of ``root/pyproject.toml`` and of its ``extras``."""
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf8"))["project"]
     optional = project.get("optional-dependencies", {})
@@ -52,7 +94,7 @@ def project_requirements(root: Path = ROOT, extras=EXTRAS) -> list[Requirement]:
     lines = list(project.get("dependencies", []))
     for extra in extras:
         lines += optional[extra]
-    return [Requirement(line) for line in lines]
+    return [Requirement(line) for line in [*lines, *more]]
 
 
 def _applies(req: Requirement, extras: set[str]) -> bool:
@@ -102,24 +144,39 @@ def closure(requirements: list[Requirement], exclude=EXCLUDE) -> dict[str, str]:
                                                       key=lambda p: canonicalize_name(p[0]))}
 
 
-def render(pins: dict[str, str], extras=EXTRAS) -> str:
-    """The text of ``constraints.txt``."""
-    body = "".join(f"{name}=={version}\n" for name, version in pins.items())
-    return HEADER.format(extras=",".join(extras)) + body
+def render(pins: dict[str, str], header: str) -> str:
+    """The text of a constraints file."""
+    return header + "".join(f"{name}=={version}\n" for name, version in pins.items())
 
 
 def generate(root: Path = ROOT, extras=EXTRAS) -> str:
     """``constraints.txt`` for ``root``'s package and ``extras``, from this environment."""
-    return render(closure(project_requirements(root, extras)), extras)
+    return render(closure(project_requirements(root, extras)),
+                  HEADER.format(extras=",".join(extras)))
+
+
+def generate_min(root: Path = ROOT) -> str:
+    """``constraints-min.txt``, from the environment of ``make test-min`` (``.venv-min``)."""
+    return render(closure(project_requirements(root, MIN_EXTRAS, MIN_MORE)), MIN_HEADER)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "constraints.txt")
+    parser.add_argument("--out", type=Path, help="default: constraints.txt (constraints-min.txt "
+                        "with --min)")
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 if the file is not what would be written")
+    parser.add_argument("--min", action="store_true",
+                        help="write constraints-min.txt (run with .venv-min's Python)")
+    parser.add_argument("--floors", action="store_true",
+                        help="print the floors of the runtime dependencies as name==floor pins")
     args = parser.parse_args(argv)
-    text = generate()
+    if args.floors:
+        print("".join(f"{name}=={floor}\n" for name, floor in floors().items()), end="")
+        return 0
+    if args.out is None:
+        args.out = ROOT / ("constraints-min.txt" if args.min else "constraints.txt")
+    text = generate_min() if args.min else generate()
     old = args.out.read_text(encoding="utf8") if args.out.exists() else ""
     if args.check:
         if old != text:
