@@ -7,7 +7,7 @@ Works headless: import matplotlib with the Agg backend before pyplot when no dis
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,6 +24,7 @@ from .analysis.frontier import Frontier
 
 __all__ = [
     "STYLE",
+    "PlainLogFormatter",
     "delta_sigma",
     "loss_vs_compute",
     "normalized_curves",
@@ -79,23 +80,66 @@ def size_colors(sizes: ArrayLike, ax: Axes | None = None, label: str = "paramete
     return [sm.to_rgba(s) for s in sizes]
 
 
-def plain_log_ticks(ax: Axes) -> Axes:
-    """Label a log y-axis with plain numbers (2, 3, 4 rather than ``2 x 10^0``).
+class PlainLogFormatter(mpl.ticker.LogFormatterSciNotation):
+    r"""Matplotlib's log-axis labels, written as plain numbers: 6, 10, 20 rather than
+    ``6 x 10^0``, ``10^1``, ``2 x 10^1``.
 
-    Minor ticks are labelled only when the axis spans less than a decade (otherwise they crowd).
+    The same ticks are labelled as by matplotlib's default (all decades; on an axis spanning about
+    a decade or less also some ticks in between, which is where ``a x 10^k`` labels come from).
+    The notation is plain where the whole axis lies within ``[1e-3, 1e4]``; an axis reaching
+    beyond (compute in FLOPs, parameter counts) keeps powers of ten, so one axis never mixes both.
 
-    >>> ax = plt.subplots()[1]
-    >>> ax.set(yscale="log", ylim=(1, 3)) and None
-    >>> ax = plain_log_ticks(ax)
-    >>> ax.yaxis.get_minor_formatter().fmt
-    '%g'
+    >>> f = PlainLogFormatter()
+    >>> f.axis = type("A", (), {"get_view_interval": lambda self: (0.5, 7.0)})()
+    >>> f.set_locs([0.6, 1.0, 2.0, 6.0])
+    >>> [f(x) for x in (0.6, 1.0, 2.0, 6.0)]
+    ['$\\mathdefault{0.6}$', '$\\mathdefault{1}$', '$\\mathdefault{2}$', '$\\mathdefault{6}$']
+    """
+
+    PLAIN_RANGE = (1e-3, 1e4)
+
+    def set_locs(self, locs: Any = None) -> None:
+        super().set_locs(locs)
+        lo, hi = sorted(self.axis.get_view_interval()) if self.axis is not None else (0.0, 0.0)
+        self._plain = self.PLAIN_RANGE[0] * (1 - 1e-9) <= lo and hi <= self.PLAIN_RANGE[1] * (1 + 1e-9)
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        label = super().__call__(x, pos)
+        if label and getattr(self, "_plain", False):  # an empty label: a tick left unlabelled
+            return f"$\\mathdefault{{{x:g}}}$"
+        return label
+
+
+def plain_log_ticks(axes: Axes | Iterable[Axes], axis: str = "both") -> Any:
+    """Label the log-scaled axes of ``axes`` (one Axes, or several: ``fig.axes``, colour bars
+    included) with :class:`PlainLogFormatter`: plain numbers such as 2, 6, 10, 20, 0.05 rather
+    than ``2 x 10^0``. ``axis`` is ``"x"``, ``"y"`` or ``"both"``; linear axes are left alone.
+    Minor ticks left unlabelled on purpose (a ``NullFormatter``) stay unlabelled.
+    The book's one tick helper: call it once the scales are set (``set_yscale`` installs
+    matplotlib's formatters again), e.g. ``plain_log_ticks(fig.axes)`` before ``plt.show()``;
+    the limits may still change afterwards. Returns ``axes``.
+
+    >>> fig, ax = plt.subplots()
+    >>> ax.set(yscale="log", ylim=(0.5, 7)) and None
+    >>> fig.canvas.draw()
+    >>> any("times" in t.get_text() for t in ax.get_yticklabels(which="both"))  # matplotlib's
+    True
+    >>> _ = plain_log_ticks(fig.axes)
+    >>> fig.canvas.draw()
+    >>> [t.get_text() for t in ax.get_yticklabels(which="both") if "times" in t.get_text()]
+    []
     >>> plt.close("all")
     """
-    ax.yaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%g"))
-    lo, hi = ax.get_ylim()
-    minor = mpl.ticker.FormatStrFormatter("%g") if hi / lo < 10 else mpl.ticker.NullFormatter()
-    ax.yaxis.set_minor_formatter(minor)
-    return ax
+    if axis not in ("x", "y", "both"):
+        raise ValueError(f"axis must be 'x', 'y' or 'both', not {axis!r}")
+    for ax in [axes] if isinstance(axes, Axes) else np.ravel(np.asarray(axes, dtype=object)):
+        for name in ("x", "y") if axis == "both" else (axis,):
+            target = ax.xaxis if name == "x" else ax.yaxis
+            if target.get_scale() == "log":
+                target.set_major_formatter(PlainLogFormatter())
+                if not isinstance(target.get_minor_formatter(), mpl.ticker.NullFormatter):
+                    target.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
+    return axes
 
 
 def loss_vs_compute(
@@ -141,7 +185,7 @@ def loss_vs_compute(
     if fit is not None or frontier is not None:
         ax.legend()
     ax.set(xscale="log", yscale="log", xlabel="compute (FLOPs)", ylabel="loss")
-    return ax
+    return plain_log_ticks(ax)
 
 
 def normalized_curves(
@@ -171,7 +215,7 @@ def normalized_curves(
             ax.fill_between(x, np.asarray(lower)[i], np.asarray(upper)[i], color=col, alpha=0.2,
                             lw=0)
     ax.set(xlabel="normalised compute $x = c/c^*$", ylabel="normalised loss $\\ell$", yscale="log")
-    return ax
+    return plain_log_ticks(ax)
 
 
 def delta_sigma(
@@ -202,7 +246,7 @@ def delta_sigma(
             ax.plot(x, row, ":", color=col, lw=1.0)
     ax.set(xlabel="normalised compute $x$", ylabel="relative deviation", yscale="log")
     ax.legend()
-    return ax
+    return plain_log_ticks(ax)
 
 
 def schedule_predictions(
@@ -270,5 +314,6 @@ def scaling_report(report: ScalingReport, axes: Sequence[Axes] | None = None) ->
     if not known:
         ax1.set_xticks(pos, report.labels)
     ax1.legend(fontsize=8)
+    plain_log_ticks(fig.axes)
     fig.tight_layout()
     return fig
