@@ -14,8 +14,10 @@ import sys
 import numpy as np
 
 from supercollapse.analysis.collapse import (
+    bootstrap_irreducible_loss,
     collapse_metrics,
     fit_irreducible_loss,
+    null_irreducible_loss,
     summarize_collapse,
     x_average,
 )
@@ -31,7 +33,7 @@ from supercollapse.analysis.recipe import ladder_gains, recipe_gates
 from supercollapse.analysis.seeds import compare_ladders
 from supercollapse.analysis.theory import fit_two_term
 from supercollapse.paths import results_dir
-from supercollapse.results import load_runs, load_sweep, to_ladder
+from supercollapse.results import load_runs, load_sweep, select_runs, to_ladder
 
 
 def fit_values(fit) -> list[float]:
@@ -166,6 +168,15 @@ def transformer_values() -> dict[str, list[float]]:
                                                         s.mean_delta, s.mean_sigma]
         out[f"ch8 L0 fit {name}"] = fit_values(fit_irreducible_loss(to_ladder(runs),
                                                                     n_bootstrap=100))
+    # the L0 subsection: seed bootstrap and null of the end-point fit (fewer draws than printed)
+    tuned = load_runs(results_dir() / "lm-tuned" / "collapse-first")
+    for ws in ((24, 32, 40, 48, 64, 96), (32, 40, 48, 64, 96), None):
+        for name in sorted(sweep):
+            lad = to_ladder(sweep[name] if ws is None else select_runs(tuned, name, ws))
+            bs = bootstrap_irreducible_loss(lad, n_bootstrap=20)
+            null = null_irreducible_loss(lad, L0, n_draws=20)
+            out[f"ch8 L0 draws {name} {ws}"] = [bs.fit.L0, bs.lo, bs.hi, null.fit.a, null.fit.b,
+                                                null.median, null.lo, null.hi]
     ladders = {"linear": sweep["linear"], "constant": sweep["constant"]}
     ladders |= dict(load_sweep("breakdown", scale="lm-full"))
     for name, runs in sorted(ladders.items()):

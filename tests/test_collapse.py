@@ -2,10 +2,12 @@ import numpy as np
 import pytest
 
 from supercollapse.analysis.collapse import (
+    bootstrap_irreducible_loss,
     collapse_metrics,
     end_points,
     fit_irreducible_loss,
     normalize_curve,
+    null_irreducible_loss,
     summarize_collapse,
 )
 
@@ -125,6 +127,51 @@ def test_fit_irreducible_loss_recovers_L0():
     assert fit.L0 == pytest.approx(0.3, abs=2e-3) and fit.b == pytest.approx(0.12, abs=2e-3)
     c_end, L_end, L_std = end_points(fam)
     assert np.allclose(c_end, cs) and np.all(L_std == 0)
+
+
+def end_ladder(bend=0.0, n_seeds=5, noise=0.002, seed=0):
+    """End points ``L0 + 2 c^-0.3 + bend c^-0.05`` of six sizes, seeds with additive noise;
+    ``bend > 0`` flattens the reducible loss with compute (not one power law plus ``L0``)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for cs in np.logspace(3, 6, 6):
+        c = np.array([cs / 2, cs])
+        R = 2 * c**-0.3 + bend * c**-0.05
+        out.append((c, L0 + R + noise * rng.standard_normal((n_seeds, 1))))
+    return out
+
+
+def test_bootstrap_irreducible_loss_is_a_seed_bootstrap():
+    lad = end_ladder()
+    bs = bootstrap_irreducible_loss(lad, n_bootstrap=60, seed=1)
+    assert bs.fit.L0 == pytest.approx(fit_irreducible_loss(lad, n_bootstrap=0).L0, abs=1e-12)
+    assert bs.draws.shape == (60,) and bs.lo < bs.fit.L0 < bs.hi and bs.level == 0.9
+    assert bs.lo < L0 < bs.hi
+    again = bootstrap_irreducible_loss(lad, n_bootstrap=60, seed=1)
+    assert np.array_equal(bs.draws, again.draws)
+    # one seed per size: nothing to resample, every draw is the point fit
+    one = bootstrap_irreducible_loss([(c, L[:1]) for c, L in lad], n_bootstrap=5)
+    assert np.allclose(one.draws, one.fit.L0, atol=1e-12)
+    # more seed noise, a wider interval
+    wide = bootstrap_irreducible_loss(end_ladder(noise=0.01), n_bootstrap=60, seed=1)
+    assert wide.hi - wide.lo > 2 * (bs.hi - bs.lo)
+    with pytest.raises(ValueError):
+        bootstrap_irreducible_loss(lad, n_bootstrap=1)
+
+
+def test_null_irreducible_loss_separates_bend_from_noise():
+    # a pure power law plus L0: the fit and its null agree, both centred on L0
+    null = null_irreducible_loss(end_ladder(), L0, n_draws=60)
+    assert null.fit.fixed_L0 and null.fit.L0 == L0
+    assert abs(null.median - L0) < 0.02 and null.lo < L0 < null.hi
+    assert null.lo < fit_irreducible_loss(end_ladder(), n_bootstrap=0).L0 < null.hi
+    # a reducible loss that flattens with compute: the free fit overshoots, the null does not
+    bent = end_ladder(bend=0.1)
+    null_b = null_irreducible_loss(bent, L0, n_draws=60)
+    assert abs(null_b.median - L0) < 0.02
+    assert fit_irreducible_loss(bent, n_bootstrap=0).L0 > null_b.hi + 0.02
+    with pytest.raises(ValueError):
+        null_irreducible_loss(bent, L0, n_draws=1)
 
 
 def test_irregular_grids_drop_step_zero_and_diverged_seeds():

@@ -33,8 +33,11 @@ __all__ = [
     "CollapseResult",
     "CollapseSummary",
     "collapse_metrics",
+    "IrreducibleLossDraws",
+    "bootstrap_irreducible_loss",
     "end_points",
     "fit_irreducible_loss",
+    "null_irreducible_loss",
     "normalize_curve",
     "summarize_collapse",
     "verdict_table",
@@ -132,6 +135,109 @@ def fit_irreducible_loss(
     """
     cs, Lm, _ = end_points(curves, c_star)
     return fit_power_law_offset(cs, Lm, **fit_kwargs)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class IrreducibleLossDraws:
+    """A fit of ``L0`` to a ladder's end points and draws of it.
+
+    Attributes:
+        fit: the fit to the seed-mean end points (:func:`bootstrap_irreducible_loss`: ``L0``
+            free; :func:`null_irreducible_loss`: ``L0`` held at the given value).
+        draws: the fitted ``L0`` of every draw.
+        lo, hi: percentile interval of the draws at ``level``.
+        level: its coverage.
+    """
+
+    fit: PowerLawFit
+    draws: NDArray[np.float64]
+    lo: float
+    hi: float
+    level: float
+
+    @property
+    def median(self) -> float:
+        """Median of the draws."""
+        return float(np.median(self.draws))
+
+
+def _final_losses(curves: LadderLike) -> tuple[NDArray[np.float64], list[NDArray[np.float64]]]:
+    """Each size's horizon (its last evaluation) and its per-seed final losses."""
+    cs, finals = [], []
+    for i, (c, L) in enumerate(curves):
+        c, L = _clean_curve(f"size {i}", c, L)
+        cs.append(float(c[-1]))
+        finals.append(np.atleast_2d(L)[:, -1])
+    return np.array(cs), finals
+
+
+def _draws(fit: PowerLawFit, draws: list[float], level: float) -> IrreducibleLossDraws:
+    d = np.array(draws)
+    lo, hi = np.percentile(d, [50 * (1 - level), 50 * (1 + level)])
+    return IrreducibleLossDraws(fit, d, float(lo), float(hi), level)
+
+
+def bootstrap_irreducible_loss(
+    curves: LadderLike, *, n_bootstrap: int = 200, seed: int = 0, level: float = 0.9,
+    **fit_kwargs: object,
+) -> IrreducibleLossDraws:
+    """:func:`fit_irreducible_loss` with a seed-bootstrap interval (chapter 2's convention).
+
+    Each draw resamples, for every size independently, its seeds' final losses with
+    replacement, averages them and refits ``E_w L(c*) = a c*^(-b) + L0``; the interval is the
+    percentile interval of the draws. It measures how seed noise moves the fitted ``L0``, which
+    the case bootstrap of :func:`~supercollapse.analysis.fits.fit_power_law_offset` (resampling
+    sizes) does not separate from the ladder's shape. Runs end at their horizon ``c*``.
+
+    >>> cs = np.logspace(0, 4, 6)
+    >>> rng = np.random.default_rng(0)
+    >>> runs = [(np.array([c / 2, c]), 0.3 + 2 * np.array([c / 2, c]) ** -0.5
+    ...          + 0.001 * rng.standard_normal((4, 1))) for c in cs]
+    >>> bs = bootstrap_irreducible_loss(runs, n_bootstrap=50)
+    >>> bool(bs.lo < bs.fit.L0 < bs.hi), bool(bs.lo < 0.3 < bs.hi), round(bs.fit.L0, 2)
+    (True, True, 0.3)
+    """
+    if n_bootstrap < 2:
+        raise ValueError("n_bootstrap must be at least 2")
+    cs, finals = _final_losses(curves)
+    fit = fit_power_law_offset(cs, [f.mean() for f in finals], n_bootstrap=0, **fit_kwargs)
+    rng = np.random.default_rng(seed)
+    draws = [fit_power_law_offset(cs, [f[rng.integers(0, f.size, f.size)].mean() for f in finals],
+                                  n_bootstrap=0, **fit_kwargs).L0 for _ in range(n_bootstrap)]
+    return _draws(fit, draws, level)
+
+
+def null_irreducible_loss(
+    curves: LadderLike, L0: float, *, n_draws: int = 200, seed: int = 0, level: float = 0.9,
+    **fit_kwargs: object,
+) -> IrreducibleLossDraws:
+    """What the end-point fit of ``L0`` returns when the law holds exactly: the null test.
+
+    The ladder's seed-mean end points are fitted with ``L0`` held at the given (true) value,
+    ``a c*^(-b) + L0``; each draw replaces the end points by that pure power law plus the true
+    ``L0`` at the same ``c*``, adds Gaussian noise of each size's seed standard error
+    (``std / sqrt(n_seeds)``, population std) and refits ``L0`` free. If the draws centre on
+    ``L0``, the fit is unbiased over this range of ``c*`` at this noise, and an overestimate on
+    the real end points comes from their shape (they are not a power law plus the true floor).
+
+    >>> cs = np.logspace(12, 16, 5)
+    >>> runs = [(np.array([c / 2, c]), 0.3 + 50 * np.array([c / 2, c]) ** -0.1
+    ...          + 0.001 * np.array([[1.0], [-1.0]])) for c in cs]
+    >>> null = null_irreducible_loss(runs, 0.3, n_draws=50)
+    >>> bool(null.lo < 0.3 < null.hi), abs(null.median - 0.3) < 0.01
+    (True, True)
+    """
+    if n_draws < 2:
+        raise ValueError("n_draws must be at least 2")
+    cs, finals = _final_losses(curves)
+    fit = fit_power_law_offset(cs, [f.mean() for f in finals], L0=L0, n_bootstrap=0,
+                               **fit_kwargs)
+    se = np.array([f.std() / np.sqrt(f.size) for f in finals])
+    law = fit.predict(cs)
+    rng = np.random.default_rng(seed)
+    draws = [fit_power_law_offset(cs, law + se * rng.standard_normal(cs.size), n_bootstrap=0,
+                                  **fit_kwargs).L0 for _ in range(n_draws)]
+    return _draws(fit, draws, level)
 
 
 @dataclass(frozen=True)
