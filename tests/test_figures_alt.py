@@ -142,20 +142,11 @@ def test_tick_helper_keeps_powers_of_ten_for_large_numbers():
     assert sci_labels(2e10, 3e11) and sci_labels(3e4, 4e5)
 
 
-# Figures that still label their log axes with matplotlib's defaults: four of chapter 8's (its
-# chapter is edited separately); the list may only shrink.
-TICKS_PENDING = {("08_transformers", cell) for cell in ("35890583", "ad127052", "153224bc",
-                                                          "6c58f820")}
-
-
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_log_axes_use_the_tick_helper(path):
     for cell in json.loads(path.read_text(encoding="utf8"))["cells"]:
         src = "".join(cell["source"])
         if cell["cell_type"] == "code" and "plt.show()" in src and LOG_AXIS.search(src):
-            if (path.stem, cell.get("id")) in TICKS_PENDING:
-                assert "plain_log_ticks(" not in src, "remove it from TICKS_PENDING"
-                continue
             assert "plain_log_ticks(" in src, (
                 f"{path.name}, cell {cell.get('id')}: a log axis without "
                 "plotting.plain_log_ticks(fig.axes) before plt.show()")
