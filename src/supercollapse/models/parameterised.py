@@ -1,7 +1,7 @@
 r"""A config's parameterisation applied to its model: roles, initial scales, multipliers.
 
 A model declares the role of each parameter, ``width_role(path, shape)`` ->
-``"embedding" | "hidden" | "readout" | None`` (:data:`supercollapse.parameterisations.ROLES`);
+``"embedding" | "hidden" | "readout" | None`` (:data:`supercollapse.parameterisations.base.ROLES`);
 with :math:`\rho = n_\text{base}/n` the entry ``PARAMETERISATIONS[cfg.parameterisation]`` then
 gives each parameter
 

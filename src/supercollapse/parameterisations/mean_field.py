@@ -1,6 +1,6 @@
 r"""Mean-field parameterisation (MFP; Mei et al. 2018, Chizat & Bach 2018) with Adam rates.
 
-With :math:`\rho = n_0/n` (:mod:`.base`):
+With :math:`\rho = n_0/n` (:mod:`supercollapse.parameterisations.base`):
 
 * embedding: multiplier :math:`\sqrt{n/n_0}` (:math:`a=-\tfrac12`), the model's init times
   :math:`\sqrt{n_0/n}` (:math:`b=\tfrac12`), rate :math:`\eta\sqrt{n_0/n}` (:math:`c=\tfrac12`);

@@ -1,6 +1,6 @@
 r"""Neural-tangent parameterisation (NTK; Jacot et al. 2018) with Adam rates.
 
-With :math:`\rho = n_0/n` (:mod:`.base`):
+With :math:`\rho = n_0/n` (:mod:`supercollapse.parameterisations.base`):
 
 * embedding: multiplier 1 (:math:`a=0`), the model's init (:math:`b=0`), rate :math:`\eta` (:math:`c=0`);
 * hidden: multiplier :math:`\sqrt{n_0/n}` (:math:`a=\tfrac12`), :math:`w \sim N(0, 1/n_0)` at every

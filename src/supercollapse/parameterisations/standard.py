@@ -1,6 +1,6 @@
 r"""Standard parameterisation (SP) with Everett et al.'s per-layer Adam rates.
 
-With :math:`\rho = n_0/n` (:mod:`.base`):
+With :math:`\rho = n_0/n` (:mod:`supercollapse.parameterisations.base`):
 
 * embedding: multiplier 1 (:math:`a=0`), the model's init (:math:`b=0`), rate :math:`\eta` (:math:`c=0`);
 * hidden: multiplier 1 (:math:`a=0`), :math:`N(0, 1/\text{fan-in})` (:math:`b=\tfrac12`), rate
