@@ -26,7 +26,7 @@ from . import mean_field, mup, ntk, standard
 from .base import ROLES as ROLES
 from .base import Parameterisation
 
-#: The parameterisations by name: ``TrainConfig.parameterisation`` picks one.
+#: The parameterisations by name, the values ``TrainConfig.parameterisation`` takes.
 PARAMETERISATIONS: dict[str, Parameterisation] = {
     "mup": mup.SPEC,
     "standard": standard.SPEC,

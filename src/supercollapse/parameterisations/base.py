@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: The kinds of layer a parameterisation scales: what a model's ``width_role`` returns.
+#: The kinds of layer a parameterisation scales, as a model's ``width_role`` names them.
 ROLES = ("embedding", "hidden", "readout")
 # The b of the models' own initialisation (see the module docstring); the readout is zero.
 MODEL_INIT = {"embedding": 0.0, "hidden": 0.5, "readout": 0.5}
