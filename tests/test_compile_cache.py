@@ -83,7 +83,9 @@ def test_second_process_reuses_the_cache(tmp_path):
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     first = run()
-    assert first["requests"] > 0 and first["hits"] == 0
+    # The first process compiles (JAX 0.7 may also serve a repeated program from the cache
+    # it has just written); the second is served everything from the cache.
+    assert first["requests"] > first["hits"]
     assert any((tmp_path / "cache").iterdir())
     second = run()
     assert second["hits"] == second["requests"] == first["requests"]
