@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .results import ResultsError, load_ladders, load_runs, run_files, to_ladder
 from .train.config import ConfigError
-from .train.experiments import EXPERIMENTS, SCALES, Law, sweeps_at
+from .train.experiments import EXPERIMENTS, LAWLESS_SWEEPS, SCALES, Law, sweeps_at
 
 
 class InputError(ValueError):
@@ -51,7 +51,7 @@ def _parse_set(items: list[str]) -> dict:
 def cmd_sweep(args: argparse.Namespace) -> int:
     law = Law.load(args.law) if args.law else None
     maker = EXPERIMENTS[args.name]
-    if law is None and args.name != "horizon":
+    if law is None and args.name not in LAWLESS_SWEEPS:
         raise ConfigError(f"sweep {args.name!r} needs --law (the fitted horizon law JSON)")
     configs = _only_widths(maker(args.scale, law), args.widths, f"sweep {args.name}")
     overrides = _parse_set(args.set or [])
@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="model, task and ladder (listed below; default quick)")
     sw.add_argument("--out", required=True, help="results directory")
     sw.add_argument("--law", help="horizon law JSON (from fit-horizon); every sweep but "
-                                  "horizon needs one")
+                                  "horizon and param needs one")
     sw.add_argument("--max-minutes", type=float, default=None,
                     help="start no new run after this many minutes")
     sw.add_argument("--set", nargs="*", metavar="FIELD=VALUE",

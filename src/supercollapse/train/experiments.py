@@ -449,13 +449,76 @@ def ladder_seeds(scale: str, law: Law) -> list[TrainConfig]:
             for protocol in ("independent", "shared_data") for w in widths]
 
 
+# Chapter 9 (issue 36): learning-rate transfer under each parameterisation of the registry
+# (Everett et al. 2024). Every width trains a fixed number of steps with linear decay (the
+# horizon law is not used: a transfer test holds the data fixed), at each rate of a factor-2
+# grid, 2 seeds. Variants: each parameterisation with its per-layer rates (mup="on"); standard
+# with one global rate (mup="off": SP as it is usually run); and Adam's epsilon at width, where
+# the multipliers shrink the trained parameters' gradients: NTK and mean-field with the common
+# eps = 1e-8 beside the package's 1e-20, and mean-field under Adam-atan2 (no epsilon at all).
+PARAM_VARIANTS: dict[str, dict[str, Any]] = {
+    "sp_global": dict(parameterisation="standard", mup="off"),
+    "standard": dict(parameterisation="standard"),
+    "mup": dict(parameterisation="mup"),
+    "ntk": dict(parameterisation="ntk"),
+    "mean_field": dict(parameterisation="mean_field"),
+    "ntk_eps1e-8": dict(parameterisation="ntk", eps=1e-8),
+    "mean_field_eps1e-8": dict(parameterisation="mean_field", eps=1e-8),
+    "mean_field_atan2": dict(parameterisation="mean_field", optimizer="adam_atan2"),
+}
+# per scale: widths (the first is the base width), steps, and the peak-rate grid
+PARAM_LADDERS: dict[str, dict[str, Any]] = {
+    "quick": dict(widths=(16, 32, 64, 128, 256), steps=2_000,
+                  lrs=tuple(6.25e-4 * 2 ** k for k in range(6))),
+    "full": dict(widths=(128, 256, 512, 1024, 2048), steps=20_000,
+                 lrs=tuple(6.25e-5 * 2 ** k for k in range(7))),
+}
+PARAM_SEEDS = 2
+
+
+def param_transfer(scale: str, law: Law | None = None) -> list[TrainConfig]:
+    """Learning-rate transfer per parameterisation: each one (and Adam's epsilon) at every rate
+    of a factor-2 grid and every width, fixed steps, linear decay, 2 seeds (no --law).
+
+    The variants are ``PARAM_VARIANTS``, the widths, steps and rates ``PARAM_LADDERS[scale]``
+    (base width the narrowest); tags ``variant`` and ``lr``."""
+    del law
+    lad = PARAM_LADDERS[scale]
+    batch = _scale(scale).base["batch_size"]
+    return [_base(scale, width=w, base_width=lad["widths"][0], samples=lad["steps"] * batch,
+                  schedule="linear", lr=x, seeds=_scale(scale).seeds[:PARAM_SEEDS], **kw,
+                  tags={"experiment": "param", "variant": v, "lr": x})
+            for w in lad["widths"] for v, kw in PARAM_VARIANTS.items() for x in lad["lrs"]]
+
+
+# Supercollapse as the verdict on a parameterisation (chapter 9): the scale's collapse ladder with
+# linear decay to the horizons of its law, under each variant of PARAM_COLLAPSE_VARIANTS, with the
+# base width moved to the narrowest width of the ladder, so that every parameterisation is the
+# same network with the same rates there (the rate tuned at the base width is everyone's) and
+# they differ only in how they scale away from it.
+PARAM_COLLAPSE_VARIANTS = ("sp_global", "standard", "mup", "ntk", "mean_field")
+
+
+def param_collapse(scale: str, law: Law) -> list[TrainConfig]:
+    """Collapse per parameterisation: the collapse ladder with linear decay under each one,
+    base width the narrowest width (variants ``PARAM_COLLAPSE_VARIANTS``)."""
+    sc = _scale(scale)
+    return [_base(scale, width=w, base_width=sc.widths[0], samples=None, schedule="linear",
+                  **PARAM_VARIANTS[v], tags={"experiment": "param-collapse", "variant": v},
+                  **law.fields())
+            for v in PARAM_COLLAPSE_VARIANTS for w in sc.widths]
+
+
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise_runs,
     "ladder": exponent_ladder, "ladder-horizon": ladder_horizon, "ladder-seeds": ladder_seeds,
-    "lr": lr_transfer,
+    "lr": lr_transfer, "param": param_transfer,
+    "param-collapse": param_collapse,
 }
 
-SWEEP_SCALES = {"lr": ("lm-full",)}  # sweeps limited to some scales (default: every scale)
+LAWLESS_SWEEPS = ("horizon", "param")  # sweeps that need no --law
+SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS),
+                "param-collapse": ("quick", "full")}  # sweeps limited to some scales (default: every scale)
 
 
 def sweep_scales(name: str) -> list[str]:
