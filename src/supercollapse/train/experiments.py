@@ -469,9 +469,9 @@ PARAM_VARIANTS: dict[str, dict[str, Any]] = {
 # per scale: widths (the first is the base width), steps, and the peak-rate grid
 PARAM_LADDERS: dict[str, dict[str, Any]] = {
     "quick": dict(widths=(16, 32, 64, 128, 256), steps=2_000,
-                  lrs=tuple(6.25e-4 * 2 ** k for k in range(6))),
-    "full": dict(widths=(128, 256, 512, 1024, 2048), steps=20_000,
-                 lrs=tuple(6.25e-5 * 2 ** k for k in range(7))),
+                  lrs=tuple(1.25e-3 * 2 ** k for k in range(7))),
+    "full": dict(widths=(128, 256, 512, 1024), steps=5_000,
+                 lrs=tuple(1.25e-4 * 2 ** k for k in range(7))),
 }
 PARAM_SEEDS = 2
 
