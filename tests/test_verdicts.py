@@ -99,6 +99,14 @@ def test_prose_says_what_the_table_says(rows):
                 assert r.verdict == "collapse", r
             else:
                 assert r.variant == "wsd" and r.verdict == "borderline", r
+        if r.sweep == "quick/param-collapse":  # chapter 9: parameterisations on the quick ladder
+            assert r.n_seeds == 6 and round(r.span) == 15, r
+            if r.variant in ("mup", "mean_field"):
+                assert r.frac_below[0] > 0.85 and r.verdict == "borderline", r
+            elif r.variant in ("standard", "ntk"):
+                assert r.verdict == "collapse", r
+            else:
+                assert r.variant == "sp_global" and r.frac_below[0] < 0.5, r
     spans = {round(r.span) for r in rows if r.verdict == "supercollapse"}
     assert spans == {9, 10}
 

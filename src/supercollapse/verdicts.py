@@ -48,13 +48,14 @@ LADDER_SWEEPS: tuple[tuple[str, str, str | None], ...] = (
     ("full", "collapse", "law.json"), ("full", "breakdown", "law.json"), ("full", "ladder", None),
     ("lm-full", "collapse", "law.json"), ("lm-full", "breakdown", "law.json"),
     ("lm-full", "lr", None), ("lm-tuned", "collapse-first", "law-first.json"),
+    ("quick", "param-collapse", None),
 )
 
 #: Where each sweep is read in the book.
 CHAPTER_OF: dict[tuple[str, str], str] = {
     ("full", "collapse"): "4", ("full", "breakdown"): "5", ("full", "ladder"): "5",
     ("lm-full", "collapse"): "8", ("lm-full", "breakdown"): "8", ("lm-full", "lr"): "8",
-    ("lm-tuned", "collapse-first"): "8",
+    ("lm-tuned", "collapse-first"): "8", ("quick", "param-collapse"): "9",
 }
 
 _MODEL = {"mlp": "residual MLP", "transformer": "transformer"}

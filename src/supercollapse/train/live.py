@@ -28,6 +28,7 @@ from .config import TrainConfig
 from .engine import training_flops
 from .experiments import (
     LIVE_SCALES,
+    PARAM_VARIANTS,
     SCALES,
     Law,
     _base,
@@ -59,6 +60,11 @@ NOISE_DEMO_QUICK = TrainConfig(width=32, depth=2, base_width=32, n_modes=1_000, 
 NOISE_DEMO_WIDTH = {"accelerator": 64}
 # Chapter 7: the learning-rate multipliers of the live sweep at the widest width of the ladder.
 LR_MULTS = (0.25, 0.5, 1.0, 2.0, 4.0)
+# Chapter 9: a small learning-rate transfer sweep under each parameterisation, at the quick scale
+# on every device (the MLP is tiny, and the claims are about the rules, not the scale): the base
+# width and 8x it, three rates a factor 4 apart, two seeds, linear decay over a fixed run.
+PARAM_LIVE = dict(widths=(16, 128), steps=1_000, lrs=(2.5e-3, 1e-2, 4e-2), seeds=(0, 1))
+PARAM_LIVE_VARIANTS = ("sp_global", "standard", "ntk", "mup", "mean_field", "mean_field_atan2")
 
 
 def check_scale(scale: str) -> str:
@@ -128,6 +134,17 @@ def lr_sweep(scale: str) -> tuple[list[TrainConfig], dict[float, TrainConfig]]:
     return linear[:-1], {m: target.replace(lr=m * target.lr) for m in LR_MULTS}
 
 
+def param_live() -> list[TrainConfig]:
+    """Chapter 9: every variant of ``PARAM_LIVE_VARIANTS`` (``experiments.PARAM_VARIANTS``) at
+    every rate and width of ``PARAM_LIVE``, base width the narrowest (the quick scale's task and
+    model on any device); tags ``variant`` and ``lr``."""
+    lad, batch = PARAM_LIVE, SCALES["quick"].base["batch_size"]
+    return [_base("quick", width=w, base_width=lad["widths"][0], samples=lad["steps"] * batch,
+                  schedule="linear", lr=x, seeds=lad["seeds"], n_evals=10,
+                  **PARAM_VARIANTS[v], tags={"experiment": "param", "variant": v, "lr": x})
+            for w in lad["widths"] for v in PARAM_LIVE_VARIANTS for x in lad["lrs"]]
+
+
 # --- what the live experiments cost ---
 
 def _chapter_01(scale: str) -> list[TrainConfig]:
@@ -150,7 +167,7 @@ def _chapter_07(scale: str) -> list[TrainConfig]:
 
 
 # The configs each chapter trains live (chapters 0 and 8 are not here: 0 trains nothing,
-# 8 is the transformer's).
+# 8 is the transformer's; chapter 9 trains the same quick-scale sweep on every device).
 CHAPTER_RUNS: dict[str, Callable[[str], list[TrainConfig]]] = {
     "01": _chapter_01,
     "02": _chapter_02,
@@ -160,6 +177,7 @@ CHAPTER_RUNS: dict[str, Callable[[str], list[TrainConfig]]] = {
     + breakdown_ladder(s, "mup_frozen")[-4:],
     "06": lambda s: list(noise_demo(s).values()),
     "07": _chapter_07,
+    "09": lambda s: param_live(),
 }
 
 
