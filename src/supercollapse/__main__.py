@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="model, task and ladder (listed below; default quick)")
     sw.add_argument("--out", required=True, help="results directory")
     sw.add_argument("--law", help="horizon law JSON (from fit-horizon); every sweep but "
-                                  "horizon and param needs one")
+                                  "horizon, param and instability needs one")
     sw.add_argument("--max-minutes", type=float, default=None,
                     help="start no new run after this many minutes")
     sw.add_argument("--set", nargs="*", metavar="FIELD=VALUE",

@@ -509,16 +509,48 @@ def param_collapse(scale: str, law: Law) -> list[TrainConfig]:
             for v in PARAM_COLLAPSE_VARIANTS for w in sc.widths]
 
 
+# Chapter 10 (issue 36): small-scale proxies for training instabilities (Wortsman et al. 2023).
+# The transformer at peak rates from well below to far above its best, with linear decay after a
+# 5% warmup over a fixed run, logging the max attention logit and the output log-partition
+# (instability_traces): as the package trains it (QK-norm on), without QK-norm, and without
+# QK-norm but with the z-loss. Per scale: widths, steps and rates.
+INSTABILITY_VARIANTS: dict[str, dict[str, Any]] = {
+    "qk_norm": dict(qk_norm=True),
+    "no_qk_norm": dict(qk_norm=False),
+    "no_qk_norm_zloss": dict(qk_norm=False, z_loss=1e-4),
+}
+INSTABILITY_LADDERS: dict[str, dict[str, Any]] = {
+    "lm-quick": dict(widths=(16, 32, 64), steps=1_000, lrs=(1e-2, 3e-2, 1e-1, 3e-1, 1.0),
+                     seeds=(0,)),
+    "lm-full": dict(widths=(32, 64, 128), steps=5_000, lrs=(1e-2, 3e-2, 1e-1, 3e-1, 1.0),
+                    seeds=(0, 1)),
+}
+
+
+def instability(scale: str, law: Law | None = None) -> list[TrainConfig]:
+    """Instabilities at high learning rates: each variant of ``INSTABILITY_VARIANTS`` (QK-norm
+    on, off, off with the z-loss) at every rate and width of ``INSTABILITY_LADDERS[scale]``,
+    linear decay after a 5% warmup, the attention-logit and log-partition traces on (no --law)."""
+    del law
+    lad = INSTABILITY_LADDERS[scale]
+    batch = _scale(scale).base["batch_size"]
+    return [_base(scale, width=w, samples=lad["steps"] * batch, schedule="linear",
+                  warmup_frac=0.05, lr=x, seeds=lad["seeds"], n_evals=20,
+                  instability_traces=True, **kw,
+                  tags={"experiment": "instability", "variant": v, "lr": x})
+            for w in lad["widths"] for v, kw in INSTABILITY_VARIANTS.items() for x in lad["lrs"]]
+
+
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise_runs,
     "ladder": exponent_ladder, "ladder-horizon": ladder_horizon, "ladder-seeds": ladder_seeds,
     "lr": lr_transfer, "param": param_transfer,
-    "param-collapse": param_collapse,
+    "param-collapse": param_collapse, "instability": instability,
 }
 
-LAWLESS_SWEEPS = ("horizon", "param")  # sweeps that need no --law
+LAWLESS_SWEEPS = ("horizon", "param", "instability")  # sweeps that need no --law
 SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS),
-                "param-collapse": ("quick", "full")}  # sweeps limited to some scales (default: every scale)
+                "param-collapse": ("quick", "full"), "instability": tuple(INSTABILITY_LADDERS)}  # sweeps limited to some scales (default: every scale)
 
 
 def sweep_scales(name: str) -> list[str]:
