@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LIVE_CHAPTERS = ("01", "02", "03", "04", "05b", "06", "07", "08", "09")
+LIVE_CHAPTERS = ("01", "02", "03", "04", "05b", "06", "07", "08", "09", "10")
 
 # Shifts the seeds of every config the engine trains (train and train_many share _train_group).
 STARTUP = """\
