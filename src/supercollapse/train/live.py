@@ -27,6 +27,7 @@ from ..paths import results_dir
 from .config import TrainConfig
 from .engine import training_flops
 from .experiments import (
+    INSTABILITY_VARIANTS,
     LIVE_SCALES,
     PARAM_VARIANTS,
     SCALES,
@@ -65,6 +66,9 @@ LR_MULTS = (0.25, 0.5, 1.0, 2.0, 4.0)
 # width and 8x it, three rates a factor 4 apart, two seeds, linear decay over a fixed run.
 PARAM_LIVE = dict(widths=(16, 128), steps=1_000, lrs=(2.5e-3, 1e-2, 4e-2), seeds=(0, 1))
 PARAM_LIVE_VARIANTS = ("sp_global", "standard", "ntk", "mup", "mean_field", "mean_field_atan2")
+# Chapter 10: the quick-scale transformer (lm-quick) at width 32 and a peak rate of 0.3, about ten
+# times its best, 600 steps, with and without QK-norm, the instability traces on (any device).
+INSTABILITY_LIVE = dict(width=32, lr=0.3, steps=600, seeds=(0,))
 
 
 def check_scale(scale: str) -> str:
@@ -145,6 +149,17 @@ def param_live() -> list[TrainConfig]:
             for w in lad["widths"] for v in PARAM_LIVE_VARIANTS for x in lad["lrs"]]
 
 
+def instability_live() -> dict[str, TrainConfig]:
+    """Chapter 10: ``{"qk_norm": cfg, "no_qk_norm": cfg}``, the runs of ``INSTABILITY_LIVE``
+    (linear decay after a 5% warmup, as the sweep ``instability``), on every device."""
+    lad, batch = INSTABILITY_LIVE, SCALES["lm-quick"].base["batch_size"]
+    return {v: _base("lm-quick", width=lad["width"], samples=lad["steps"] * batch,
+                     schedule="linear", warmup_frac=0.05, lr=lad["lr"], seeds=lad["seeds"],
+                     n_evals=20, instability_traces=True, **INSTABILITY_VARIANTS[v],
+                     tags={"experiment": "instability", "variant": v, "lr": lad["lr"]})
+            for v in ("qk_norm", "no_qk_norm")}
+
+
 # --- what the live experiments cost ---
 
 def _chapter_01(scale: str) -> list[TrainConfig]:
@@ -167,7 +182,7 @@ def _chapter_07(scale: str) -> list[TrainConfig]:
 
 
 # The configs each chapter trains live (chapters 0 and 8 are not here: 0 trains nothing,
-# 8 is the transformer's; chapter 9 trains the same quick-scale sweep on every device).
+# 8 and 10 are the transformer's; chapter 9 trains the same quick-scale sweep on every device).
 CHAPTER_RUNS: dict[str, Callable[[str], list[TrainConfig]]] = {
     "01": _chapter_01,
     "02": _chapter_02,
