@@ -493,9 +493,9 @@ def param_transfer(scale: str, law: Law | None = None) -> list[TrainConfig]:
 
 # Supercollapse as the verdict on a parameterisation (chapter 9): the scale's collapse ladder with
 # linear decay to the horizons of its law, under each variant of PARAM_COLLAPSE_VARIANTS, with the
-# base width moved to the narrowest width of the ladder, so that every parameterisation is the
-# same network with the same rates there (the rate tuned at the base width is everyone's) and
-# they differ only in how they scale away from it.
+# base width moved to the narrowest width of the ladder, so that every parameterisation has the
+# same rates there (the rate tuned at the base width is everyone's; SP and NTK differ from the
+# others only in their fan-in readout) and they differ in how they scale away from it.
 PARAM_COLLAPSE_VARIANTS = ("sp_global", "standard", "mup", "ntk", "mean_field")
 
 
