@@ -541,16 +541,37 @@ def instability(scale: str, law: Law | None = None) -> list[TrainConfig]:
             for w in lad["widths"] for v, kw in INSTABILITY_VARIANTS.items() for x in lad["lrs"]]
 
 
+# Collapse as an alarm on unstable runs (chapter 10): the tuned transformer recipe at width 32 (inside
+# the fitted range of the law it is run at) to its horizon with linear decay, one seed, as the
+# ladder of results/lm-tuned/collapse-first trains it, and the same without QK-norm at the same
+# rate and at 3, 10 and 30 times it; the instability traces on.
+ALARM_WIDTH, ALARM_MULTS = 32, (1.0, 3.0, 10.0, 30.0)
+
+
+def instability_alarm(scale: str, law: Law) -> list[TrainConfig]:
+    """Unstable runs for the alarm: the scale's recipe at width ``ALARM_WIDTH`` to its horizon
+    under ``law``, linear decay, seed 0, with QK-norm (variant ``reference``) and without it at
+    ``ALARM_MULTS`` times the peak rate (variants ``no_qk_norm_x<m>``)."""
+    base = _base(scale, width=ALARM_WIDTH, samples=None, schedule="linear", seeds=(0,),
+                 instability_traces=True, **law.fields())
+    out = [base.replace(tags={"experiment": "alarm", "variant": "reference"})]
+    return out + [base.replace(qk_norm=False, lr=m * base.lr,
+                               tags={"experiment": "alarm", "variant": f"no_qk_norm_x{m:g}"})
+                  for m in ALARM_MULTS]
+
+
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise_runs,
     "ladder": exponent_ladder, "ladder-horizon": ladder_horizon, "ladder-seeds": ladder_seeds,
     "lr": lr_transfer, "param": param_transfer,
     "param-collapse": param_collapse, "instability": instability,
+    "alarm": instability_alarm,
 }
 
 LAWLESS_SWEEPS = ("horizon", "param", "instability")  # sweeps that need no --law
 SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS),
-                "param-collapse": ("quick", "full"), "instability": tuple(INSTABILITY_LADDERS)}  # sweeps limited to some scales (default: every scale)
+                "param-collapse": ("quick", "full"), "instability": tuple(INSTABILITY_LADDERS),
+                "alarm": ("lm-tuned",)}  # sweeps limited to some scales (default: every scale)
 
 
 def sweep_scales(name: str) -> list[str]:
