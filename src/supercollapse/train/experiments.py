@@ -12,7 +12,7 @@ import dataclasses
 import json
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -476,6 +476,18 @@ PARAM_LADDERS: dict[str, dict[str, Any]] = {
 PARAM_SEEDS = 2
 
 
+def rate_grid_runs(scale: str, experiment: str, variants: dict[str, dict[str, Any]],
+                   widths: Sequence[int], steps: int, lrs: Sequence[float], seeds: Sequence[int],
+                   **fields: Any) -> list[TrainConfig]:
+    """One fixed run of ``steps`` steps per width, variant and peak rate (in that order), all
+    ``seeds``, with the scale's base config, the variant's fields and ``fields``; tags
+    ``experiment``, ``variant`` and ``lr``. The grids of chapters 9 and 10, stored and live."""
+    batch = _scale(scale).base["batch_size"]
+    return [_base(scale, width=w, samples=steps * batch, lr=x, seeds=tuple(seeds), **fields, **kw,
+                  tags={"experiment": experiment, "variant": v, "lr": x})
+            for w in widths for v, kw in variants.items() for x in lrs]
+
+
 def param_transfer(scale: str, law: Law | None = None) -> list[TrainConfig]:
     """Learning-rate transfer per parameterisation: each one (and Adam's epsilon) at every rate
     of a factor-2 grid and every width, fixed steps, linear decay, 2 seeds (no --law).
@@ -484,11 +496,9 @@ def param_transfer(scale: str, law: Law | None = None) -> list[TrainConfig]:
     (base width the narrowest); tags ``variant`` and ``lr``."""
     del law
     lad = PARAM_LADDERS[scale]
-    batch = _scale(scale).base["batch_size"]
-    return [_base(scale, width=w, base_width=lad["widths"][0], samples=lad["steps"] * batch,
-                  schedule="linear", lr=x, seeds=_scale(scale).seeds[:PARAM_SEEDS], **kw,
-                  tags={"experiment": "param", "variant": v, "lr": x})
-            for w in lad["widths"] for v, kw in PARAM_VARIANTS.items() for x in lad["lrs"]]
+    return rate_grid_runs(scale, "param", PARAM_VARIANTS, lad["widths"], lad["steps"], lad["lrs"],
+                          _scale(scale).seeds[:PARAM_SEEDS], base_width=lad["widths"][0],
+                          schedule="linear")
 
 
 # Supercollapse as the verdict on a parameterisation (chapter 9): the scale's collapse ladder with
@@ -525,6 +535,8 @@ INSTABILITY_LADDERS: dict[str, dict[str, Any]] = {
     "lm-full": dict(widths=(32, 64, 128), steps=5_000, lrs=(1e-2, 3e-2, 1e-1, 3e-1, 1.0),
                     seeds=(0, 1)),
 }
+# the schedule and logging of every instability run (the sweep's and chapter 10's live runs)
+INSTABILITY_FIELDS = dict(schedule="linear", warmup_frac=0.05, n_evals=20, instability_traces=True)
 
 
 def instability(scale: str, law: Law | None = None) -> list[TrainConfig]:
@@ -533,12 +545,8 @@ def instability(scale: str, law: Law | None = None) -> list[TrainConfig]:
     linear decay after a 5% warmup, the attention-logit and log-partition traces on (no --law)."""
     del law
     lad = INSTABILITY_LADDERS[scale]
-    batch = _scale(scale).base["batch_size"]
-    return [_base(scale, width=w, samples=lad["steps"] * batch, schedule="linear",
-                  warmup_frac=0.05, lr=x, seeds=lad["seeds"], n_evals=20,
-                  instability_traces=True, **kw,
-                  tags={"experiment": "instability", "variant": v, "lr": x})
-            for w in lad["widths"] for v, kw in INSTABILITY_VARIANTS.items() for x in lad["lrs"]]
+    return rate_grid_runs(scale, "instability", INSTABILITY_VARIANTS, lad["widths"], lad["steps"],
+                          lad["lrs"], lad["seeds"], **INSTABILITY_FIELDS)
 
 
 # Collapse as an alarm on unstable runs (chapter 10): the tuned transformer recipe at width 32 (inside

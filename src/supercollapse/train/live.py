@@ -27,6 +27,7 @@ from ..paths import results_dir
 from .config import TrainConfig
 from .engine import training_flops
 from .experiments import (
+    INSTABILITY_FIELDS,
     INSTABILITY_VARIANTS,
     LIVE_SCALES,
     PARAM_VARIANTS,
@@ -36,6 +37,7 @@ from .experiments import (
     breakdown,
     collapse,
     horizon_fit,
+    rate_grid_runs,
 )
 
 MLP_SCALES = LIVE_SCALES["mlp"]  # ("quick", "accelerator")
@@ -66,8 +68,8 @@ LR_MULTS = (0.25, 0.5, 1.0, 2.0, 4.0)
 # width and 8x it, three rates a factor 4 apart, two seeds, linear decay over a fixed run.
 PARAM_LIVE = dict(widths=(16, 128), steps=1_000, lrs=(2.5e-3, 1e-2, 4e-2), seeds=(0, 1))
 PARAM_LIVE_VARIANTS = ("sp_global", "standard", "ntk", "mup", "mean_field", "mean_field_atan2")
-# Chapter 10: the quick-scale transformer (lm-quick) at width 32 and a peak rate of 0.3, about ten
-# times its best, 600 steps, with and without QK-norm, the instability traces on (any device).
+# Chapter 10: the quick-scale transformer (lm-quick) at width 32 and a peak rate of 0.3, three to
+# ten times its best, 600 steps, with and without QK-norm, the instability traces on (any device).
 INSTABILITY_LIVE = dict(width=32, lr=0.3, steps=600, seeds=(0,))
 
 
@@ -142,22 +144,21 @@ def param_live() -> list[TrainConfig]:
     """Chapter 9: every variant of ``PARAM_LIVE_VARIANTS`` (``experiments.PARAM_VARIANTS``) at
     every rate and width of ``PARAM_LIVE``, base width the narrowest (the quick scale's task and
     model on any device); tags ``variant`` and ``lr``."""
-    lad, batch = PARAM_LIVE, SCALES["quick"].base["batch_size"]
-    return [_base("quick", width=w, base_width=lad["widths"][0], samples=lad["steps"] * batch,
-                  schedule="linear", lr=x, seeds=lad["seeds"], n_evals=10,
-                  **PARAM_VARIANTS[v], tags={"experiment": "param", "variant": v, "lr": x})
-            for w in lad["widths"] for v in PARAM_LIVE_VARIANTS for x in lad["lrs"]]
+    lad = PARAM_LIVE
+    return rate_grid_runs("quick", "param", {v: PARAM_VARIANTS[v] for v in PARAM_LIVE_VARIANTS},
+                          lad["widths"], lad["steps"], lad["lrs"], lad["seeds"],
+                          base_width=lad["widths"][0], schedule="linear", n_evals=10)
 
 
 def instability_live() -> dict[str, TrainConfig]:
     """Chapter 10: ``{"qk_norm": cfg, "no_qk_norm": cfg}``, the runs of ``INSTABILITY_LIVE``
     (linear decay after a 5% warmup, as the sweep ``instability``), on every device."""
-    lad, batch = INSTABILITY_LIVE, SCALES["lm-quick"].base["batch_size"]
-    return {v: _base("lm-quick", width=lad["width"], samples=lad["steps"] * batch,
-                     schedule="linear", warmup_frac=0.05, lr=lad["lr"], seeds=lad["seeds"],
-                     n_evals=20, instability_traces=True, **INSTABILITY_VARIANTS[v],
-                     tags={"experiment": "instability", "variant": v, "lr": lad["lr"]})
-            for v in ("qk_norm", "no_qk_norm")}
+    lad = INSTABILITY_LIVE
+    runs = rate_grid_runs("lm-quick", "instability",
+                          {v: INSTABILITY_VARIANTS[v] for v in ("qk_norm", "no_qk_norm")},
+                          (lad["width"],), lad["steps"], (lad["lr"],), lad["seeds"],
+                          **INSTABILITY_FIELDS)
+    return {c.tags["variant"]: c for c in runs}
 
 
 # --- what the live experiments cost ---
