@@ -10,6 +10,17 @@ engine chains it with the per-parameter peak rates and the schedule,
 where :math:`\eta_\text{layer}` and the schedule's parameters are **inputs** of the chain
 (``Hyper``, arrays that may be traced), not constants: runs that differ only in them
 share one compiled program.
+
+With ``TrainConfig.weight_decay`` :math:`\lambda > 0` the weight matrices also decay,
+decoupled from the direction (Loshchilov and Hutter's AdamW),
+
+.. math:: \Delta W_t = -\,g(t)\,\bigl(\eta_\text{layer}\, d_t + \lambda\, W_t\bigr)
+   \quad\text{(independent)}, \qquad
+   \Delta W_t = -\,g(t)\,\eta_\text{layer}\,\bigl(d_t + \lambda\, W_t\bigr)
+   \quad\text{(coupled)}.
+
+Independent decay (Wortsman et al. 2023) shrinks the weights by the same fraction per step at
+every learning rate; coupled decay (PyTorch's and Optax's ``adamw``) by more at higher rates.
 """
 
 from __future__ import annotations
@@ -63,6 +74,38 @@ def scale_by_rate(peak_lrs, schedule: dict) -> optax.GradientTransformation:
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+def decay_weights(weight_decay, peak_lrs, schedule: dict,
+                  coupled: bool) -> optax.GradientTransformation:
+    r"""Add :math:`-g(t)\,\lambda\,W` (independent) or :math:`-g(t)\,\eta_\text{leaf}\,\lambda\,W`
+    (coupled) to the update of every weight matrix (parameters of two or more dimensions;
+    gains and biases do not decay). ``weight_decay`` is :math:`\lambda`, an array."""
+
+    def init_fn(params):
+        del params
+        return optax.ScaleByScheduleState(count=jnp.zeros([], jnp.int32))
+
+    def update_fn(updates, state, params=None):
+        if params is None:
+            raise ValueError("decay_weights needs the parameters: call update(grads, state, params)")
+        g = traced_multiplier(schedule, state.count) * weight_decay
+
+        def one(u, w, lr):
+            if w.ndim < 2:
+                return u
+            rate = g * lr if coupled else g
+            return u - (rate * w).astype(u.dtype)
+
+        updates = jax.tree.map(one, updates, params, peak_lrs)
+        return updates, optax.ScaleByScheduleState(count=optax.safe_increment(state.count))
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
 def chain(spec: OptimizerSpec, cfg, hyper: Hyper) -> optax.GradientTransformation:
-    """``direction -> x (-schedule(step) * peak rate of each parameter)``."""
-    return optax.chain(spec.direction(cfg), scale_by_rate(hyper["peak_lrs"], hyper["schedule"]))
+    """``direction -> x (-schedule(step) * peak rate of each parameter)``, then the weight
+    decay where the config has one (``hyper["weight_decay"]``)."""
+    parts = [spec.direction(cfg), scale_by_rate(hyper["peak_lrs"], hyper["schedule"])]
+    if "weight_decay" in hyper:
+        parts.append(decay_weights(hyper["weight_decay"], hyper["peak_lrs"], hyper["schedule"],
+                                   cfg.weight_decay_mode == "coupled"))
+    return optax.chain(*parts)

@@ -101,6 +101,8 @@ def hyperparameters(cfg: TrainConfig, params, total_steps: int) -> Hyper:
     hyper = {"peak_lrs": jax.tree.map(lambda m: np.float32(cfg.lr * m),
                                       lr_multipliers(cfg, params)),
              "schedule": schedule_params(cfg.schedule, total_steps, cfg.decay_frac, warmup)}
+    if cfg.weight_decay > 0:  # no term (and the same program as before) without decay
+        hyper["weight_decay"] = np.float32(cfg.weight_decay)
     multipliers = parameterised.forward_multipliers(cfg, params)
     if multipliers is not None:  # W = rho^a w (parameterised.effective); none under µP
         hyper["multipliers"] = multipliers

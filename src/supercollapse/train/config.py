@@ -23,6 +23,8 @@ MUP_MODES = ("on", "off", "frozen")
 COMPUTE_DTYPES = ("float32", "bfloat16")
 # How the seeds of a run draw their training data (see TrainConfig.seed_protocol).
 SEED_PROTOCOLS = ("independent", "shared_data")
+# How weight decay meets the learning rate (see TrainConfig.weight_decay).
+WEIGHT_DECAY_MODES = ("independent", "coupled")
 HORIZON_FIELDS = ("samples", "tokens_per_param", "horizon_kappa")
 # Fields that change no array shape and no constant of the compiled program: the engine passes
 # them as traced inputs (or uses them on the host), so configs that differ only here share one
@@ -100,6 +102,11 @@ class TrainConfig:
     schedule: str = "constant"
     decay_frac: float = 1.0  # decay over the last fraction of training
     warmup_frac: float = 0.0  # linear warmup over the first fraction of training
+    # decoupled weight decay of the weight matrices (not gains or biases), lambda per step times
+    # the schedule g(t): "independent" of the rate (Wortsman et al. 2023) or "coupled" to each
+    # layer's peak rate (AdamW as PyTorch and Optax write it); 0 = off (no term in the program)
+    weight_decay: float = 0.0
+    weight_decay_mode: str = "independent"
     # --- horizon --------------------------------------------------------------------
     batch_size: int = 4096
     samples: int | None = None
@@ -184,6 +191,10 @@ class TrainConfig:
              f"unknown schedule; choose one of {SCHEDULES}")
         need(0.0 <= self.decay_frac <= 1.0, "decay_frac", "must lie in [0, 1]")
         need(0.0 <= self.warmup_frac < 1.0, "warmup_frac", "must lie in [0, 1)")
+        need(real(self.weight_decay) and self.weight_decay >= 0, "weight_decay",
+             "must be a non-negative number")
+        need(self.weight_decay_mode in WEIGHT_DECAY_MODES, "weight_decay_mode",
+             f"choose one of {WEIGHT_DECAY_MODES}")
         need(self.depth_multiplier is None
              or (real(self.depth_multiplier) and self.depth_multiplier > 0), "depth_multiplier",
              "must be positive (or None for the model's default)")
