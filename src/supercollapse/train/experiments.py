@@ -480,10 +480,11 @@ def rate_grid_runs(scale: str, experiment: str, variants: dict[str, dict[str, An
                    widths: Sequence[int], steps: int, lrs: Sequence[float], seeds: Sequence[int],
                    **fields: Any) -> list[TrainConfig]:
     """One fixed run of ``steps`` steps per width, variant and peak rate (in that order), all
-    ``seeds``, with the scale's base config, the variant's fields and ``fields``; tags
-    ``experiment``, ``variant`` and ``lr``. The grids of chapters 9 and 10, stored and live."""
+    ``seeds``, with the scale's base config, ``fields`` and the variant's fields (which win where
+    both set one); tags ``experiment``, ``variant`` and ``lr``. The grids of chapters 9 and 10,
+    stored and live."""
     batch = _scale(scale).base["batch_size"]
-    return [_base(scale, width=w, samples=steps * batch, lr=x, seeds=tuple(seeds), **fields, **kw,
+    return [_base(scale, width=w, samples=steps * batch, lr=x, seeds=tuple(seeds), **{**fields, **kw},
                   tags={"experiment": experiment, "variant": v, "lr": x})
             for w in widths for v, kw in variants.items() for x in lrs]
 
@@ -549,6 +550,29 @@ def instability(scale: str, law: Law | None = None) -> list[TrainConfig]:
                           lad["lrs"], lad["seeds"], **INSTABILITY_FIELDS)
 
 
+# Warmup and weight decay (chapter 10, Wortsman et al. 2023, sections 3.2-3.3): the runs of
+# ``instability`` with no warmup or a 25% one (QK-norm on and off), and with QK-norm and
+# decoupled weight decay, independent of the rate (1e-3 per step) or coupled to it (1e-2 times each
+# layer's rate: the same decay as independent at a rate of 0.1), at the same widths and rates.
+INSTABILITY_RECIPES: dict[str, dict[str, Any]] = {
+    "qk_norm_warmup0": dict(qk_norm=True, warmup_frac=0.0),
+    "no_qk_norm_warmup0": dict(qk_norm=False, warmup_frac=0.0),
+    "qk_norm_warmup25": dict(qk_norm=True, warmup_frac=0.25),
+    "no_qk_norm_warmup25": dict(qk_norm=False, warmup_frac=0.25),
+    "qk_norm_wd_independent": dict(qk_norm=True, weight_decay=1e-3),
+    "qk_norm_wd_coupled": dict(qk_norm=True, weight_decay=1e-2, weight_decay_mode="coupled"),
+}
+
+
+def instability_recipe(scale: str, law: Law | None = None) -> list[TrainConfig]:
+    """The ``instability`` grid (``INSTABILITY_LADDERS[scale]``) under the warmup and weight-decay
+    variations of ``INSTABILITY_RECIPES`` (their fields override ``INSTABILITY_FIELDS``; no --law)."""
+    del law
+    lad = INSTABILITY_LADDERS[scale]
+    return rate_grid_runs(scale, "instability-recipe", INSTABILITY_RECIPES, lad["widths"],
+                          lad["steps"], lad["lrs"], lad["seeds"], **INSTABILITY_FIELDS)
+
+
 # Collapse as an alarm on unstable runs (chapter 10): the tuned transformer recipe at width 32 (inside
 # the fitted range of the law it is run at) to its horizon with linear decay, one seed, as the
 # ladder of results/lm-tuned/collapse-first trains it, and the same without QK-norm at the same
@@ -573,12 +597,13 @@ EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "ladder": exponent_ladder, "ladder-horizon": ladder_horizon, "ladder-seeds": ladder_seeds,
     "lr": lr_transfer, "param": param_transfer,
     "param-collapse": param_collapse, "instability": instability,
-    "alarm": instability_alarm,
+    "instability-recipe": instability_recipe, "alarm": instability_alarm,
 }
 
-LAWLESS_SWEEPS = ("horizon", "param", "instability")  # sweeps that need no --law
+LAWLESS_SWEEPS = ("horizon", "param", "instability", "instability-recipe")  # sweeps that need no --law
 SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS),
                 "param-collapse": ("quick", "full"), "instability": tuple(INSTABILITY_LADDERS),
+                "instability-recipe": tuple(INSTABILITY_LADDERS),
                 "alarm": ("lm-tuned",)}  # sweeps limited to some scales (default: every scale)
 
 
