@@ -502,6 +502,29 @@ def param_transfer(scale: str, law: Law | None = None) -> list[TrainConfig]:
                           schedule="linear")
 
 
+# Where Adam's epsilon breaks transfer (chapter 9): the per-layer recipes whose hidden-layer
+# gradients shrink fastest with width (mean-field, then µP) with epsilon raised until it meets the
+# gradient scale of the ladder's wide models (Adam's update is unchanged when the loss and epsilon
+# are scaled together, so a large epsilon at a small width is a small one at a large width); the
+# same recipes with epsilon 1e-20, 1e-8 and Adam-atan2 are those of PARAM_VARIANTS (quick/param).
+PARAM_EPS_VARIANTS: dict[str, dict[str, Any]] = {
+    "mean_field_eps1e-5": dict(parameterisation="mean_field", eps=1e-5),
+    "mean_field_eps1e-4": dict(parameterisation="mean_field", eps=1e-4),
+    "mean_field_eps1e-3": dict(parameterisation="mean_field", eps=1e-3),
+    "mup_eps1e-3": dict(parameterisation="mup", eps=1e-3),
+}
+
+
+def param_eps(scale: str, law: Law | None = None) -> list[TrainConfig]:
+    """The grid of :func:`param_transfer` under the large-epsilon recipes of
+    ``PARAM_EPS_VARIANTS`` (no --law)."""
+    del law
+    lad = PARAM_LADDERS[scale]
+    return rate_grid_runs(scale, "param-eps", PARAM_EPS_VARIANTS, lad["widths"], lad["steps"],
+                          lad["lrs"], _scale(scale).seeds[:PARAM_SEEDS],
+                          base_width=lad["widths"][0], schedule="linear")
+
+
 # Supercollapse as the verdict on a parameterisation (chapter 9): the scale's collapse ladder with
 # linear decay to the horizons of its law, under each variant of PARAM_COLLAPSE_VARIANTS, with the
 # base width moved to the narrowest width of the ladder, so that every parameterisation has the
@@ -595,13 +618,13 @@ def instability_alarm(scale: str, law: Law) -> list[TrainConfig]:
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise_runs,
     "ladder": exponent_ladder, "ladder-horizon": ladder_horizon, "ladder-seeds": ladder_seeds,
-    "lr": lr_transfer, "param": param_transfer,
+    "lr": lr_transfer, "param": param_transfer, "param-eps": param_eps,
     "param-collapse": param_collapse, "instability": instability,
     "instability-recipe": instability_recipe, "alarm": instability_alarm,
 }
 
-LAWLESS_SWEEPS = ("horizon", "param", "instability", "instability-recipe")  # sweeps that need no --law
-SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS),
+LAWLESS_SWEEPS = ("horizon", "param", "param-eps", "instability", "instability-recipe")  # sweeps that need no --law
+SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS), "param-eps": tuple(PARAM_LADDERS),
                 "param-collapse": ("quick", "full"), "instability": tuple(INSTABILITY_LADDERS),
                 "instability-recipe": tuple(INSTABILITY_LADDERS),
                 "alarm": ("lm-tuned",)}  # sweeps limited to some scales (default: every scale)
