@@ -89,7 +89,8 @@ def grade(notebook: Path, bundle: Path):
 
 
 def test_three_parts_and_setup_cells_in_sync():
-    assert {"part1_scaling_laws", "part2_collapse", "part3_noise_model"} <= set(NAMES)
+    assert {"part1_scaling_laws", "part2_collapse", "part3_noise_model",
+            "part6_recipes"} <= set(NAMES)
     assert build.main(["--check"]) == 0, "run: .venv/bin/python assignments/build.py --sync"
 
 
@@ -115,7 +116,7 @@ def test_master_format(name):
         asserts = [n for n in ast.walk(ast.parse(t)) if isinstance(n, ast.Assert)]
         assert asserts and all(a.msg is not None for a in asserts), f"a message per assert:\n{t}"
     coding = [s for s in master["solutions"] if re.search(r"\b(fits|frontier|theory|nm|train|"
-                                                          r"check_scaling|collapse_metrics)\b", s)]
+                                                          r"check_scaling|collapse_metrics|transfer_from_runs|lr_sensitivity|onset_rate)\b", s)]
     assert len(coding) >= 2, "at least two coding questions that use the package"
 
 
@@ -239,6 +240,11 @@ WRONG = {
         "rms_error = float(np.sqrt(np.mean((pred / held_out.loss.mean(axis=0)) ** 2)))"],
     ("part3_noise_model", "q4"): [
         "normalized_noise = np.sqrt(0.02**2 + 0.01**2 + 2 * 0.9 * 0.02 * 0.01)"],
+    ("part6_recipes", "q1"): ["penalty_sp_global = t_sp.penalty[0]", "drift_mup = t_sp.drift"],
+    ("part6_recipes", "q2"): ["sensitivity_ratio = sens_qk_norm / sens_no_qk_norm"],
+    ("part6_recipes", "q3"): ["width_eps = 256 * (1e-4 / 1e-8) ** 1.7",
+                              "eps_equivalent = 1e-5 * 1000"],
+    ("part6_recipes", "q4"): ["onset_no_qk_norm = onset_rate(LRS, peak_logits('no_qk_norm', 64), 10.0)"],
 }
 # Wrong answers that pass the loose public tests; the hidden tests must catch them.
 SUBTLE = {
@@ -246,6 +252,10 @@ SUBTLE = {
     ("part2_collapse", "q1"): ["ell_quarter = (0.5 * 0.25**-0.3 + 1) / 1.5"],  # r = mu / nu
     ("part2_collapse", "q4"): ["verdict = 'borderline'"],  # a valid verdict, not this ladder's
     ("part3_noise_model", "q1"): ["tau_ratio = tau[-1] / (ETA0 * T)"],  # misses the last step
+    ("part6_recipes", "q2"): [  # width 16 instead of 64
+        "sens_qk_norm = lr_sensitivity(final_losses('qk_norm', 16), L_INIT)\n"
+        "sens_no_qk_norm = lr_sensitivity(final_losses('no_qk_norm', 16), L_INIT)\n"
+        "sensitivity_ratio = sens_no_qk_norm / sens_qk_norm"],
 }
 REPLACE = "replace ... with your answer"
 
@@ -376,7 +386,8 @@ def test_numpy_scalars_are_accepted(name, kind, built, solved):
         public, hidden = run_question(built, name, q, env)
         failed = [r.message for r in public + hidden if not r.passed]
         assert not failed, f"{name} {q} with {kind} answers: {failed[0]}"
-    assert converted >= (2 if kind == "float64" else name != "part3_noise_model")
+    assert converted >= (2 if kind == "float64"
+                         else name not in ("part3_noise_model", "part6_recipes"))  # no whole numbers
 
 
 def _wrong_cases(table):
