@@ -34,8 +34,8 @@ from . import OPTIMIZERS
 from .base import Hyper, chain
 from .schedules import schedule_params
 
-__all__ = ["adam_preconditioner", "fan_in_multipliers", "fan_ins", "hyperparameters",
-           "lr_multipliers", "make_optimizer"]
+__all__ = ["adam_preconditioner", "fan_in_multipliers", "fan_ins", "gradient_scale",
+           "hyperparameters", "lr_multipliers", "make_optimizer"]
 
 
 path_names = parameterised.path_names
@@ -125,3 +125,25 @@ def adam_preconditioner(opt_state, peak_lrs, cfg: TrainConfig):
     :func:`make_optimizer` (for Adam :math:`\sqrt{\eta_\text{peak} / (\sqrt{\hat v} + \epsilon)}`)."""
     return OPTIMIZERS[cfg.optimizer].preconditioner(opt_state[0], peak_lrs, cfg)
 
+
+
+def gradient_scale(opt_state, cfg: TrainConfig, run: int | None = None) -> dict[str, float]:
+    r"""The gradient scale that Adam's :math:`\epsilon` competes with: per parameter, the median
+    over its entries of :math:`\sqrt{\hat v}`, the root of the bias-corrected second moment
+    :math:`\hat v = v_t / (1 - \beta_2^t)` of an Adam-like direction (``adam``, ``adam_atan2``).
+
+    Adam's direction :math:`\hat m/(\sqrt{\hat v} + \epsilon)` is that of Adam without
+    :math:`\epsilon` while :math:`\sqrt{\hat v} \gg \epsilon`; where :math:`\sqrt{\hat v}`
+    falls to :math:`\epsilon` the update shrinks. ``opt_state``: the state of
+    :func:`make_optimizer`'s chain, or the engine's stacked states with ``run`` the index of one
+    run. Keys are the parameters' paths (``"blocks/0/fc1/kernel"``).
+    """
+    state = opt_state[0]
+    if run is not None:
+        state = jax.tree.map(lambda a: a[run], state)
+    if not hasattr(state, "nu"):
+        raise ValueError(f"gradient_scale: optimizer {cfg.optimizer!r} keeps no second moment")
+    t = max(int(state.count), 1)
+    correction = 1.0 - cfg.b2 ** t
+    return {"/".join(path_names(path)): float(np.median(np.sqrt(np.asarray(nu) / correction)))
+            for path, nu in jax.tree_util.tree_flatten_with_path(state.nu)[0]}
