@@ -68,6 +68,10 @@ LR_MULTS = (0.25, 0.5, 1.0, 2.0, 4.0)
 # width and 8x it, three rates a factor 4 apart, two seeds, linear decay over a fixed run.
 PARAM_LIVE = dict(widths=(16, 128), steps=1_000, lrs=(2.5e-3, 1e-2, 4e-2), seeds=(0, 1))
 PARAM_LIVE_VARIANTS = ("sp_global", "standard", "ntk", "mup", "mean_field", "mean_field_atan2")
+# Chapter 9: the gradient scale that Adam's epsilon competes with, under µP and mean-field at
+# three widths (peak rate 1e-2, 200 steps of a 2,000-step linear decay, one seed).
+GRADIENT_SCALE_LIVE = dict(widths=(16, 64, 256), steps=200, of_steps=2_000, lr=1e-2,
+                           variants=("mup", "mean_field"), parameter="blocks/0/fc1/kernel")
 # Chapter 10: the quick-scale transformer (lm-quick) at width 32 and a peak rate of 0.3, three to
 # ten times its best, 600 steps, with and without QK-norm, the instability traces on (any device).
 INSTABILITY_LIVE = dict(width=32, lr=0.3, steps=600, seeds=(0,))
@@ -148,6 +152,26 @@ def param_live() -> list[TrainConfig]:
     return rate_grid_runs("quick", "param", {v: PARAM_VARIANTS[v] for v in PARAM_LIVE_VARIANTS},
                           lad["widths"], lad["steps"], lad["lrs"], lad["seeds"],
                           base_width=lad["widths"][0], schedule="linear", n_evals=10)
+
+
+def gradient_scales() -> dict[tuple[str, int], float]:
+    """Chapter 9: ``{(variant, width): sqrt(v_hat)}`` of the first hidden matrix after the first
+    ``steps`` steps of ``GRADIENT_SCALE_LIVE`` (quick scale, base width the narrowest;
+    :func:`~supercollapse.optim.optimizers.gradient_scale`)."""
+    from ..optim.optimizers import gradient_scale
+    from .engine import Trainer
+
+    lad = GRADIENT_SCALE_LIVE
+    out = {}
+    for cfg in rate_grid_runs("quick", "gradient-scale",
+                              {v: PARAM_VARIANTS[v] for v in lad["variants"]}, lad["widths"],
+                              lad["of_steps"], (lad["lr"],), (0,), base_width=lad["widths"][0],
+                              schedule="linear"):
+        trainer = Trainer(cfg)
+        trainer.advance(lad["steps"])
+        out[cfg.tags["variant"], cfg.width] = gradient_scale(trainer.opt_state, cfg,
+                                                             run=0)[lad["parameter"]]
+    return out
 
 
 def instability_live() -> dict[str, TrainConfig]:
