@@ -76,7 +76,8 @@ def test_prose_says_what_the_table_says(rows):
     assert sc == {("full/collapse", "linear", fit), ("full/collapse", "cosine", fit),
                   ("full/breakdown", "gamma_0.9x", fit), ("full/breakdown", "gamma_1.1x", fit),
                   ("lm-tuned/collapse-first", "linear", fit),
-                  ("lm-tuned/collapse-first", "cosine", fit)}
+                  ("lm-tuned/collapse-first", "cosine", fit),
+                  ("lm-tuned/collapse", "linear", fit), ("lm-tuned/collapse", "cosine", fit)}
     for r in rows:
         if r.sweep == "full/collapse" and r.sizes == "all trained":
             assert r.verdict != "supercollapse", r
@@ -99,6 +100,18 @@ def test_prose_says_what_the_table_says(rows):
                 assert r.verdict == "collapse", r
             else:
                 assert r.variant == "wsd" and r.verdict == "borderline", r
+        if r.sweep == "lm-tuned/collapse":  # the ladder at the refitted law's horizons
+            assert r.n_seeds == 5, r
+            if r.sizes == "all trained":  # with width 24: 27x, nothing supercollapses
+                assert r.verdict != "supercollapse" and round(r.span) == 27, r
+            else:
+                assert r.n_sizes == 6 and round(r.span) == 16, r
+                if r.variant in ("linear", "cosine"):
+                    assert r.frac_below[0] > 0.8, r
+                else:
+                    assert r.verdict == "borderline", r
+        if r.sweep == "lm-tuned/breakdown":  # a bad recipe on the tuned ladder
+            assert r.verdict in ("broken", "borderline") and r.frac_below[0] < 0.7, r
         if r.sweep == "quick/param-collapse":  # chapter 9: parameterisations on the quick ladder
             assert r.n_seeds == 6 and round(r.span) == 15, r
             if r.variant in ("mup", "mean_field"):
@@ -108,7 +121,7 @@ def test_prose_says_what_the_table_says(rows):
             else:
                 assert r.variant == "sp_global" and r.frac_below[0] < 0.5, r
     spans = {round(r.span) for r in rows if r.verdict == "supercollapse"}
-    assert spans == {9, 10}
+    assert spans == {9, 10, 16}
 
 
 def test_intro_and_readme_link_the_page():

@@ -48,6 +48,7 @@ LADDER_SWEEPS: tuple[tuple[str, str, str | None], ...] = (
     ("full", "collapse", "law.json"), ("full", "breakdown", "law.json"), ("full", "ladder", None),
     ("lm-full", "collapse", "law.json"), ("lm-full", "breakdown", "law.json"),
     ("lm-full", "lr", None), ("lm-tuned", "collapse-first", "law-first.json"),
+    ("lm-tuned", "collapse", "law.json"), ("lm-tuned", "breakdown", "law.json"),
     ("quick", "param-collapse", None),
 )
 
@@ -55,7 +56,8 @@ LADDER_SWEEPS: tuple[tuple[str, str, str | None], ...] = (
 CHAPTER_OF: dict[tuple[str, str], str] = {
     ("full", "collapse"): "4", ("full", "breakdown"): "5", ("full", "ladder"): "5",
     ("lm-full", "collapse"): "8", ("lm-full", "breakdown"): "8", ("lm-full", "lr"): "8",
-    ("lm-tuned", "collapse-first"): "8", ("quick", "param-collapse"): "9",
+    ("lm-tuned", "collapse-first"): "8", ("lm-tuned", "collapse"): "8",
+    ("lm-tuned", "breakdown"): "8", ("quick", "param-collapse"): "9",
 }
 
 _MODEL = {"mlp": "residual MLP", "transformer": "transformer"}
