@@ -596,6 +596,23 @@ def instability_recipe(scale: str, law: Law | None = None) -> list[TrainConfig]:
                           lad["steps"], lad["lrs"], lad["seeds"], **INSTABILITY_FIELDS)
 
 
+# An instability that comes late (chapter 10): width 32 of lm-quick at a constant rate (after a 2%
+# warmup) for 6,000 steps, with and without QK-norm, at three rates that train well for the first
+# thousand steps; the instability traces on.
+LATE_LADDER = dict(width=32, steps=6_000, lrs=(0.03, 0.06, 0.1), seeds=(0,))
+LATE_FIELDS = dict(schedule="constant", warmup_frac=0.02, n_evals=60, instability_traces=True)
+
+
+def instability_late(scale: str, law: Law | None = None) -> list[TrainConfig]:
+    """Long constant-rate runs of ``LATE_LADDER`` (QK-norm on and off; no --law), for
+    instabilities that develop late in training."""
+    del law
+    lad = LATE_LADDER
+    return rate_grid_runs(scale, "instability-late",
+                          {v: INSTABILITY_VARIANTS[v] for v in ("qk_norm", "no_qk_norm")},
+                          (lad["width"],), lad["steps"], lad["lrs"], lad["seeds"], **LATE_FIELDS)
+
+
 # Collapse as an alarm on unstable runs (chapter 10): the tuned transformer recipe at width 32 (inside
 # the fitted range of the law it is run at) to its horizon with linear decay, one seed, as the
 # ladder of results/lm-tuned/collapse-first trains it, and the same without QK-norm at the same
@@ -620,13 +637,15 @@ EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "ladder": exponent_ladder, "ladder-horizon": ladder_horizon, "ladder-seeds": ladder_seeds,
     "lr": lr_transfer, "param": param_transfer, "param-eps": param_eps,
     "param-collapse": param_collapse, "instability": instability,
-    "instability-recipe": instability_recipe, "alarm": instability_alarm,
+    "instability-recipe": instability_recipe, "instability-late": instability_late,
+    "alarm": instability_alarm,
 }
 
-LAWLESS_SWEEPS = ("horizon", "param", "param-eps", "instability", "instability-recipe")  # sweeps that need no --law
+LAWLESS_SWEEPS = ("horizon", "param", "param-eps", "instability", "instability-recipe",
+                  "instability-late")  # sweeps that need no --law
 SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS), "param-eps": tuple(PARAM_LADDERS),
                 "param-collapse": ("quick", "full"), "instability": tuple(INSTABILITY_LADDERS),
-                "instability-recipe": tuple(INSTABILITY_LADDERS),
+                "instability-recipe": tuple(INSTABILITY_LADDERS), "instability-late": ("lm-quick",),
                 "alarm": ("lm-tuned",)}  # sweeps limited to some scales (default: every scale)
 
 
