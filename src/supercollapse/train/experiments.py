@@ -613,6 +613,23 @@ def instability_late(scale: str, law: Law | None = None) -> list[TrainConfig]:
                           (lad["width"],), lad["steps"], lad["lrs"], lad["seeds"], **LATE_FIELDS)
 
 
+# Weight decay over a longer run (chapter 10): width 32 of lm-quick, 6,000 steps (six times the
+# instability grid) at its five rates, QK-norm on, without decay and with the two decays of
+# INSTABILITY_RECIPES, schedule and traces of INSTABILITY_FIELDS.
+DECAY_LADDER = dict(width=32, steps=6_000, seeds=(0,))
+DECAY_VARIANTS = ("qk_norm", "qk_norm_wd_independent", "qk_norm_wd_coupled")
+
+
+def instability_decay(scale: str, law: Law | None = None) -> list[TrainConfig]:
+    """``DECAY_VARIANTS`` at every rate of ``INSTABILITY_LADDERS[scale]``, width and length of
+    ``DECAY_LADDER`` (no --law)."""
+    del law
+    lad, variants = DECAY_LADDER, {**INSTABILITY_VARIANTS, **INSTABILITY_RECIPES}
+    return rate_grid_runs(scale, "instability-decay", {v: variants[v] for v in DECAY_VARIANTS},
+                          (lad["width"],), lad["steps"], INSTABILITY_LADDERS[scale]["lrs"],
+                          lad["seeds"], **INSTABILITY_FIELDS)
+
+
 # Collapse as an alarm on unstable runs (chapter 10): the tuned transformer recipe at width 32 (inside
 # the fitted range of the law it is run at) to its horizon with linear decay, one seed, as the
 # ladder of results/lm-tuned/collapse-first trains it, and the same without QK-norm at the same
@@ -638,14 +655,15 @@ EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "lr": lr_transfer, "param": param_transfer, "param-eps": param_eps,
     "param-collapse": param_collapse, "instability": instability,
     "instability-recipe": instability_recipe, "instability-late": instability_late,
-    "alarm": instability_alarm,
+    "instability-decay": instability_decay, "alarm": instability_alarm,
 }
 
 LAWLESS_SWEEPS = ("horizon", "param", "param-eps", "instability", "instability-recipe",
-                  "instability-late")  # sweeps that need no --law
+                  "instability-late", "instability-decay")  # sweeps that need no --law
 SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS), "param-eps": tuple(PARAM_LADDERS),
                 "param-collapse": ("quick", "full"), "instability": tuple(INSTABILITY_LADDERS),
                 "instability-recipe": tuple(INSTABILITY_LADDERS), "instability-late": ("lm-quick",),
+                "instability-decay": ("lm-quick",),
                 "alarm": ("lm-tuned",)}  # sweeps limited to some scales (default: every scale)
 
 
