@@ -429,6 +429,17 @@ def _bootstrap(res: CollapseResult, sel: NDArray[np.bool_], lnp: NDArray[np.floa
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
+def _recentre(frac: NDArray[np.float64], ratio: NDArray[np.float64],
+              summ: CollapseSummary) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Bootstrap draws of ``frac_below`` and ``median_ratio`` re-centred on the point estimates.
+
+    Resampling a few seeds with replacement biases Delta up and sigma down (repeated seeds), so
+    the draws are shifted to the point estimates (median shift; the ratio in log space) before
+    intervals and verdicts are read from them."""
+    return (np.clip(frac - np.median(frac) + summ.frac_below, 0, 1),
+            ratio * summ.median_ratio / np.median(ratio))
+
+
 def _interval(draws: NDArray[np.float64], value: float, level: float) -> Estimate:
     d = draws[np.isfinite(draws)]
     if d.size == 0:
@@ -844,11 +855,7 @@ def check_scaling(
     nan2 = np.full((2, int(sel.sum())), np.nan)
     if enough:
         boot = _bootstrap(res, sel, lnp, n_bootstrap, seed)
-        # Resampling a few seeds with replacement biases Delta up and sigma down (repeated seeds);
-        # re-centre the draws of the verdict statistics on the point estimates (median shift;
-        # the ratio in log space) before reading intervals and the verdict from them.
-        boot["frac"] = np.clip(boot["frac"] - np.median(boot["frac"]) + summ.frac_below, 0, 1)
-        boot["ratio"] = boot["ratio"] * summ.median_ratio / np.median(boot["ratio"])
+        boot["frac"], boot["ratio"] = _recentre(boot["frac"], boot["ratio"], summ)
         labels_b = _classify(boot["frac"], boot["ratio"], supercollapse_frac, broken_ratio)
         prob = {lab: float(np.mean(labels_b == k)) for k, lab in enumerate(LABELS)}
         best = max(prob, key=lambda k: prob[k])
@@ -960,9 +967,11 @@ def paired_contrast(a: LadderLike, b: LadderLike, *, L0: float = 0.0,
     if n_bootstrap < 20:
         raise ValueError(f"n_bootstrap must be at least 20, got {n_bootstrap}")
     lo, hi = float(x_range[0]), float(x_range[1])
-    res = [collapse_metrics([(cc.compute, cc.losses) for cc in
-                             (clean_curve(lab, c, L) for lab, (c, L) in zip(lad.labels, lad, strict=True))],
-                            None, L0, n_x=n_x) for lad in (la, lb)]
+    def metrics(lad: Ladder) -> CollapseResult:  # cleaned as check_scaling cleans
+        cleaned = [clean_curve(lab, c, L) for lab, (c, L) in zip(lad.labels, lad, strict=True)]
+        return collapse_metrics([(cc.compute, cc.losses) for cc in cleaned], None, L0, n_x=n_x)
+
+    res = [metrics(la), metrics(lb)]
     if not np.allclose(res[0].x, res[1].x) or np.any(res[0].n_seeds != res[1].n_seeds):
         raise ValueError("paired_contrast: the ladders' grids or kept seeds differ "
                          "(a seed that diverged in one ladder only cannot be paired)")
@@ -983,10 +992,8 @@ def paired_contrast(a: LadderLike, b: LadderLike, *, L0: float = 0.0,
             delta, sigma, _ = _draw_stats(res[k], sel, picks, u)
             frac[k].append((delta < sigma) @ w)
             ratio[k].append(np.median(delta / sigma, axis=1))
-    f = [np.clip(np.concatenate(v) - np.median(np.concatenate(v)) + p.frac_below, 0, 1)
-         for v, p in zip(frac, point, strict=True)]
-    r = [np.concatenate(v) * p.median_ratio / np.median(np.concatenate(v))
-         for v, p in zip(ratio, point, strict=True)]
+    f, r = zip(*(_recentre(np.concatenate(fk), np.concatenate(rk), p)
+                 for fk, rk, p in zip(frac, ratio, point, strict=True)), strict=True)
     return Contrast(
         frac_below=tuple(_interval(f[k], point[k].frac_below, confidence) for k in (0, 1)),
         median_ratio=tuple(_interval(r[k], point[k].median_ratio, confidence) for k in (0, 1)),

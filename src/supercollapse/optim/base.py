@@ -54,11 +54,16 @@ class OptimizerSpec:
     preconditioner: Callable[[Any, Any, Any], Any]
 
 
-def scale_by_rate(peak_lrs, schedule: dict) -> optax.GradientTransformation:
-    r"""Multiply each update leaf by :math:`-g(t)\,\eta_\text{leaf}`, one scalar per leaf.
+def scale_by_rate(peak_lrs, schedule: dict, weight_decay=None,
+                  coupled: bool = False) -> optax.GradientTransformation:
+    r"""Multiply each update leaf by :math:`-g(t)\,\eta_\text{leaf}`, one scalar per leaf, and
+    with ``weight_decay`` :math:`\lambda` (an array) add :math:`-g(t)\,\lambda\,W` (independent)
+    or :math:`-g(t)\,\eta_\text{leaf}\,\lambda\,W` (``coupled``) to every weight matrix
+    (parameters of two or more dimensions; gains and biases do not decay).
 
     The scalar is formed first and then applied, which is also what XLA makes of
-    ``u * peak * -g(t)`` when ``peak`` is a constant: runs bit for bit like it.
+    ``u * peak * -g(t)`` when ``peak`` is a constant: runs bit for bit like it. Without
+    ``weight_decay`` nothing else enters the program.
     """
 
     def init_fn(params):
@@ -66,46 +71,29 @@ def scale_by_rate(peak_lrs, schedule: dict) -> optax.GradientTransformation:
         return optax.ScaleByScheduleState(count=jnp.zeros([], jnp.int32))
 
     def update_fn(updates, state, params=None):
-        del params
-        step = -traced_multiplier(schedule, state.count)
+        g = traced_multiplier(schedule, state.count)
+        step = -g
         updates = jax.tree.map(lambda u, lr: u * (step * lr).astype(u.dtype), updates, peak_lrs)
-        return updates, optax.ScaleByScheduleState(count=optax.safe_increment(state.count))
+        if weight_decay is not None:
+            if params is None:
+                raise ValueError("weight decay needs the parameters: call "
+                                 "update(grads, state, params)")
+            decay = g * weight_decay
 
-    return optax.GradientTransformation(init_fn, update_fn)
+            def one(u, w, lr):
+                rate = decay * lr if coupled else decay
+                return u - (rate * w).astype(u.dtype) if w.ndim >= 2 else u
 
-
-def decay_weights(weight_decay, peak_lrs, schedule: dict,
-                  coupled: bool) -> optax.GradientTransformation:
-    r"""Add :math:`-g(t)\,\lambda\,W` (independent) or :math:`-g(t)\,\eta_\text{leaf}\,\lambda\,W`
-    (coupled) to the update of every weight matrix (parameters of two or more dimensions;
-    gains and biases do not decay). ``weight_decay`` is :math:`\lambda`, an array."""
-
-    def init_fn(params):
-        del params
-        return optax.ScaleByScheduleState(count=jnp.zeros([], jnp.int32))
-
-    def update_fn(updates, state, params=None):
-        if params is None:
-            raise ValueError("decay_weights needs the parameters: call update(grads, state, params)")
-        g = traced_multiplier(schedule, state.count) * weight_decay
-
-        def one(u, w, lr):
-            if w.ndim < 2:
-                return u
-            rate = g * lr if coupled else g
-            return u - (rate * w).astype(u.dtype)
-
-        updates = jax.tree.map(one, updates, params, peak_lrs)
+            updates = jax.tree.map(one, updates, params, peak_lrs)
         return updates, optax.ScaleByScheduleState(count=optax.safe_increment(state.count))
 
     return optax.GradientTransformation(init_fn, update_fn)
 
 
 def chain(spec: OptimizerSpec, cfg, hyper: Hyper) -> optax.GradientTransformation:
-    """``direction -> x (-schedule(step) * peak rate of each parameter)``, then the weight
+    """``direction -> x (-schedule(step) * peak rate of each parameter)``, with the weight
     decay where the config has one (``hyper["weight_decay"]``)."""
-    parts = [spec.direction(cfg), scale_by_rate(hyper["peak_lrs"], hyper["schedule"])]
-    if "weight_decay" in hyper:
-        parts.append(decay_weights(hyper["weight_decay"], hyper["peak_lrs"], hyper["schedule"],
-                                   cfg.weight_decay_mode == "coupled"))
-    return optax.chain(*parts)
+    return optax.chain(spec.direction(cfg),
+                       scale_by_rate(hyper["peak_lrs"], hyper["schedule"],
+                                     hyper.get("weight_decay"),
+                                     cfg.weight_decay_mode == "coupled"))

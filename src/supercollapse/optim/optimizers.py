@@ -126,7 +126,6 @@ def adam_preconditioner(opt_state, peak_lrs, cfg: TrainConfig):
     return OPTIMIZERS[cfg.optimizer].preconditioner(opt_state[0], peak_lrs, cfg)
 
 
-
 def gradient_scale(opt_state, cfg: TrainConfig, run: int | None = None) -> dict[str, float]:
     r"""The gradient scale that Adam's :math:`\epsilon` competes with: per parameter, the median
     over its entries of :math:`\sqrt{\hat v}`, the root of the bias-corrected second moment
