@@ -88,6 +88,12 @@ def test_fit_horizon_on_unfit_folders(tmp_path, capsys):
                    "sweep horizon")
     one_line_error(capsys, ["fit-horizon", str(one), "--out", str(tmp_path / "no" / "l.json")],
                    "no such folder")
+    # two folders holding runs of one size that differ in more than their length
+    other = tmp_path / "other"
+    cfg = TrainConfig(**TINY).replace(lr=2 * TrainConfig(**TINY).lr)
+    save_run(fake(cfg), run_path(other, cfg))
+    one_line_error(capsys, ["fit-horizon", str(one), str(other), "--out", law],
+                   "differ in more than their length", "fit them apart")
 
 
 def test_prepare_with_a_missing_input(tmp_path, capsys):

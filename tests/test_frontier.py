@@ -99,3 +99,32 @@ def test_points_follow_the_envelope_from_the_first_located_optimum():
                                 1e6: (C_GRID[200:], np.full(100, 1e-3))})
     with pytest.raises(ValueError, match="no size has a located"):
         nothing.points()
+
+
+def test_overtakes_crossing_gap_and_censoring():
+    """The larger size overtakes at r^((1+gamma)/2) c*; past the data the crossing is NaN and
+    the gap at the end is positive; a larger size ahead over the whole overlap is NaN with a
+    negative gap; per seed, one crossing per seed pair."""
+    from supercollapse.analysis.frontier import overtakes
+
+    c = np.logspace(0, 6, 200)
+    law = {p: (c, (c / (6 * p)) ** -0.5 + p ** -0.5) for p in [1.0, 4.0, 16.0]}
+    ov = overtakes(law)
+    np.testing.assert_allclose(ov.compute, 24 * ov.lower ** 2, rtol=0.01)  # 4 c*(p), c* = 6 p^2
+    assert np.all(ov.gap_at_end < 0)
+    # the smaller curve stops before its successor catches up: censored, behind at the end
+    short = dict(law)
+    short[4.0] = (c[c < 200], law[4.0][1][c < 200])  # 4 c*(4) = 384
+    cut = overtakes(short)
+    assert np.isnan(cut.compute[1]) and cut.gap_at_end[1] > 0 and cut.end[1] < 384
+    # a "larger" size that is better everywhere: no crossing inside the overlap
+    better = {1.0: law[1.0], 4.0: (c, 0.5 * law[1.0][1])}
+    ahead = overtakes(better)
+    assert np.isnan(ahead.compute[0]) and ahead.gap_at_end[0] == pytest.approx(-0.5)
+    # per seed: (pairs, seeds), each seed's crossing near the mean one
+    rng = np.random.default_rng(0)
+    noisy = {p: (cc, L * (1 + 0.001 * rng.standard_normal((3, cc.size)))) for p, (cc, L) in law.items()}
+    ps = overtakes(noisy, per_seed=True)
+    assert ps.compute.shape == (2, 3) and ps.gap_at_end.shape == (2, 3)
+    np.testing.assert_allclose(ps.compute, np.broadcast_to(24 * ps.lower[:, None] ** 2, (2, 3)),
+                               rtol=0.2)

@@ -124,6 +124,14 @@ def test_ladder_law_pipeline_on_cpu(tmp_path, monkeypatch):
     assert main(["fit-horizon", str(hdir), "--out", str(law)]) == 0
     fitted = json.loads(law.read_text())
     assert len(fitted["sizes"]) >= 2
+    # the longer constant-rate runs of the three widths below the largest, fitted with the rest
+    ldir, law2 = tmp_path / "hl", tmp_path / "law2.json"
+    assert main(["sweep", "ladder-horizon-long", "--scale", "full", "--law",
+                 "results/quick/law.json", "--out", str(ldir), "--no-progress", "--set", *quick,
+                 "samples=384000", "seeds=[0,1]"]) == 0
+    assert sorted(r.config.width for r in load_runs(ldir)) == [8, 12, 16]
+    assert main(["fit-horizon", str(hdir), str(ldir), "--out", str(law2)]) == 0
+    assert json.loads(law2.read_text())["source"] == f"{hdir} {ldir}"
     horizon = load_runs(hdir)
     loc = local_horizon_exponents(to_ladder(horizon), n_bootstrap=20)
     assert loc.exponent.size == len(fitted["sizes"]) - 1 and np.all(loc.n_draws > 0)

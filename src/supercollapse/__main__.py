@@ -24,6 +24,7 @@ import os
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from .results import ResultsError, load_ladders, load_runs, run_files, to_ladder
 from .train.config import ConfigError
@@ -92,27 +93,47 @@ def _only_widths(items: list, widths: list[int] | None, what: str) -> list:
     return [x for x, w in zip(items, width, strict=True) if w in widths]
 
 
+def _longest_per_size(runs: list, what: str) -> list:
+    """One run per size: the longest, where several folders hold constant-rate runs of one size
+    (the same config but for its length, so the shorter is the start of the longer one)."""
+    best: dict[int, Any] = {}
+    for r in runs:
+        other = best.get(r.n_params)
+        if other is not None:
+            a, b = (x.config.replace(samples=0, n_evals=0, tags={}) for x in (r, other))
+            if a != b:
+                raise InputError(f"{what}: two runs of {r.n_params} parameters differ in more "
+                                 f"than their length ({r.config.run_id()}, {other.config.run_id()}); "
+                                 "fit them apart")
+        if other is None or r.total_steps > other.total_steps:
+            best[r.n_params] = r
+    return [best[p] for p in sorted(best)]
+
+
 def cmd_fit_horizon(args: argparse.Namespace) -> int:
     from .analysis.frontier import compute_frontier, fit_horizon_law
 
     out = Path(args.out)
     if not out.parent.is_dir():
         raise InputError(f"--out {out}: no such folder {out.parent}; create it first")
-    runs = _only_widths(load_runs(args.runs), args.widths, f"fit-horizon {args.runs}")
-    fix = f"fit-horizon reads a horizon sweep (python -m supercollapse sweep horizon --out {args.runs})"
+    where = " ".join(map(str, args.runs))
+    runs = [r for folder in args.runs for r in load_runs(folder)]
+    runs = _only_widths(runs, args.widths, f"fit-horizon {where}")
+    fix = f"fit-horizon reads a horizon sweep (python -m supercollapse sweep horizon --out {args.runs[0]})"
     if not runs:
-        raise InputError(f"{args.runs}: no run files; {fix}")
+        raise InputError(f"{where}: no run files; {fix}")
     if schedules := sorted({r.config.schedule for r in runs} - {"constant"}):
-        raise InputError(f"{args.runs}: runs with schedule {', '.join(schedules)}; the frontier "
+        raise InputError(f"{where}: runs with schedule {', '.join(schedules)}; the frontier "
                          f"needs constant learning rates: {fix}")
-    if (n := len({r.n_params for r in runs})) < 2:
-        raise InputError(f"{args.runs}: {n} size; the frontier needs at least 2: {fix}")
+    runs = _longest_per_size(runs, where)
+    if (n := len(runs)) < 2:
+        raise InputError(f"{where}: {n} size; the frontier needs at least 2: {fix}")
     try:
         fr = compute_frontier(to_ladder(runs))
         fit = fit_horizon_law(fr)
     except ValueError as e:
-        raise InputError(f"{args.runs}: cannot fit the horizon law ({e}); {fix}") from None
-    text = json.dumps(fit.to_json(fr.sizes[fr.censored], str(args.runs)), indent=1)
+        raise InputError(f"{where}: cannot fit the horizon law ({e}); {fix}") from None
+    text = json.dumps(fit.to_json(fr.sizes[fr.censored], where), indent=1)
     out.write_text(text + "\n")
     print(text)
     return 0
@@ -275,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: $SUPERCOLLAPSE_COMPILE_CACHE; neither: off)")
     sw.set_defaults(fn=cmd_sweep)
     fh = sub.add_parser("fit-horizon", help="fit c*(P) = kappa P^(1+gamma) from a sweep")
-    fh.add_argument("runs", help="results directory of a horizon sweep (constant rates)")
+    fh.add_argument("runs", nargs="+", help="results directory of a horizon sweep (constant "
+                    "rates); several: the longest run of each size")
     fh.add_argument("--out", required=True, help="law JSON to write (its folder must exist)")
     fh.add_argument("--widths", type=int, nargs="+", metavar="D",
                     help="fit only the runs of these widths (default: every run)")

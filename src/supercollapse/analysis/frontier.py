@@ -29,12 +29,14 @@ __all__ = [
     "HorizonBootstrap",
     "HorizonLaw",
     "LocalHorizonExponents",
+    "Overtakes",
     "bootstrap_horizon_law",
     "clean_curve",
     "compute_frontier",
     "fit_horizon_law",
     "local_exponent",
     "local_horizon_exponents",
+    "overtakes",
 ]
 
 
@@ -604,6 +606,88 @@ def local_horizon_exponents(
         lower=fr.sizes[[i for i, _ in pairs]], upper=fr.sizes[[j for _, j in pairs]],
         exponent=point, lo=lo, hi=hi, n_draws=n_ok.astype(np.int64),
         global_exponent=1.0 + fit_horizon_law(fr).gamma)
+
+
+@dataclass(frozen=True)
+class Overtakes:
+    """Where each size is overtaken by the next larger one, on the smaller size's data.
+
+    Attributes:
+        lower, upper: each pair of neighbouring sizes.
+        compute: the compute ``c`` at which the larger size's loss falls below the smaller's for
+            the last time, so that it stays ahead to the end of the smaller size's data
+            (log-log interpolated); NaN where there is no such point: the larger size is still
+            behind at the end (``gap_at_end > 0``, the crossing lies past the data) or ahead over
+            the whole overlap (the crossing lies before it). Shape ``(pairs,)``, or
+            ``(pairs, seeds)`` with ``per_seed``.
+        gap_at_end: ``L_upper / L_lower - 1`` at the smaller size's last compute (negative: the
+            larger size is ahead there).
+        end: the smaller size's last compute.
+    """
+
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    compute: NDArray[np.float64]
+    gap_at_end: NDArray[np.float64]
+    end: NDArray[np.float64]
+
+
+def _overtake(c: NDArray[np.float64], L: NDArray[np.float64], c2: NDArray[np.float64],
+              L2: NDArray[np.float64]) -> tuple[float, float]:
+    """(crossing compute, gap at the end) of curve 2 against curve 1, on curve 1's grid."""
+    inside = (c >= c2[0]) & (c <= c2[-1])
+    if np.count_nonzero(inside) < 2:
+        raise ValueError("the two curves share fewer than 2 compute points")
+    lc = np.log(c[inside])
+    d = np.interp(lc, np.log(c2), np.log(L2)) - np.log(L[inside])  # < 0: the larger is ahead
+    gap = float(np.expm1(d[-1]))
+    behind = np.flatnonzero(d >= 0)
+    if d[-1] >= 0 or behind.size == 0:
+        return float("nan"), gap
+    k = behind[-1]  # d[k] >= 0 > d[k+1], and d < 0 from k+1 on
+    f = d[k] / (d[k] - d[k + 1])
+    return float(np.exp(lc[k] + f * (lc[k + 1] - lc[k]))), gap
+
+
+def overtakes(ladder: Ladder | Mapping, *, per_seed: bool = False) -> Overtakes:
+    """Where the next larger size overtakes each size: the compute at which its loss curve
+    crosses below the smaller size's and stays below to the end of the smaller size's data.
+
+    On a ladder whose sizes grow by a factor ``r`` and follow ``c* = kappa p^(1+gamma)``, the
+    larger size overtakes at about ``r^((1+gamma)/2)`` times the smaller size's ``c*`` (the
+    frontier's midpoint estimator puts ``c*`` halfway, in ``ln c``, between the two crossings
+    that bound a size's optimal interval); a constant-rate run must go that far past its
+    horizon for :func:`compute_frontier` to locate it. Where the crossing lies past the data,
+    ``gap_at_end`` says how far behind the larger size still is there.
+
+    ``per_seed``: each seed's curve against the same seed of the larger size (seeds 0..n-1 of
+    both; a spread, not an interval), else the seed means.
+
+    >>> c = np.logspace(0, 6, 60)
+    >>> curves = {p: (c, (c / (6 * p)) ** -0.5 + p ** -0.5) for p in [1.0, 4.0, 16.0]}
+    >>> ov = overtakes(curves)
+    >>> [round(float(x / (6 * p ** 2)), 1) for x, p in zip(ov.compute, ov.lower)]  # c* = 6 p^2
+    [4.0, 4.0]
+    """
+    cv = _sized_curves(ladder, average=False)
+    rows, gaps = [], []
+    for (_, c, L), (_, c2, L2) in zip(cv[:-1], cv[1:], strict=True):
+        if per_seed:
+            n = min(L.shape[0], L2.shape[0])
+            pairs = [_overtake(c, L[k], c2, L2[k]) for k in range(n)]
+        else:
+            pairs = [_overtake(c, L.mean(axis=0), c2, L2.mean(axis=0))]
+        rows.append([x for x, _ in pairs])
+        gaps.append([g for _, g in pairs])
+    width = max(len(r) for r in rows)
+    pad = [r + [np.nan] * (width - len(r)) for r in rows]
+    gpad = [g + [np.nan] * (width - len(g)) for g in gaps]
+    compute, gap = np.array(pad), np.array(gpad)
+    if not per_seed:
+        compute, gap = compute[:, 0], gap[:, 0]
+    return Overtakes(lower=np.array([p for p, _, _ in cv[:-1]]),
+                     upper=np.array([p for p, _, _ in cv[1:]]), compute=compute,
+                     gap_at_end=gap, end=np.array([c[-1] for _, c, _ in cv[:-1]]))
 
 
 def _mean_curve(t: ArrayLike, L: ArrayLike) -> tuple[np.ndarray, np.ndarray]:

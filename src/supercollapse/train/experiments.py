@@ -437,6 +437,33 @@ def ladder_horizon(scale: str, law: Law) -> list[TrainConfig]:
     return out
 
 
+# On the full ladder (widths grow 1.5x, P 2.25x) a size is overtaken by its successor at about
+# 2.15x its horizon if the law holds (frontier.overtakes), so twice the horizon was too short for
+# the larger sizes: at widths 160, 240 and 360 the successor was still 0.05-0.2% behind at the
+# end of the runs of results/full/ladder-horizon, and the frontier could not locate them. The
+# second sweep runs those widths (the three below the largest) on to four times the horizon;
+# fit-horizon reads both folders and keeps the longer run of a size.
+LADDER_LONG_MARGIN = 4.0
+LADDER_LONG_N = 3  # the widths below the largest that get the longer runs
+
+
+def ladder_horizon_long(scale: str, law: Law) -> list[TrainConfig]:
+    """:func:`ladder_horizon`'s constant-rate runs again for the ``LADDER_LONG_N`` widths below
+    the largest, to ``LADDER_LONG_MARGIN`` times their horizon under ``law`` (the law of
+    ``--law``, the same as ``ladder-horizon``'s): long enough for each one's successor to
+    overtake it inside the data."""
+    widths = _ladder_widths(scale, "ladder-horizon-long")[-1 - LADDER_LONG_N:-1]
+    batch = SCALES[scale].base["batch_size"]
+    out = []
+    for w in widths:
+        p = _n_params(scale, w)
+        steps = math.ceil(LADDER_LONG_MARGIN * law.kappa * p ** (law.exponent - 1) / 6.0 / batch)
+        out.append(_base(scale, width=w, samples=steps * batch, schedule="constant",
+                         seeds=SCALES[scale].seeds[:LADDER_SEEDS],
+                         tags={"experiment": "ladder-horizon-long"}))
+    return out
+
+
 def ladder_seeds(scale: str, law: Law) -> list[TrainConfig]:
     """The exponent ladder with linear decay to the horizons of ``law`` (the law refitted over
     the whole ladder from :func:`ladder_horizon`), ``LADDER_SEEDS_SEEDS`` seeds, under both seed
@@ -651,7 +678,8 @@ def instability_alarm(scale: str, law: Law) -> list[TrainConfig]:
 
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise_runs,
-    "ladder": exponent_ladder, "ladder-horizon": ladder_horizon, "ladder-seeds": ladder_seeds,
+    "ladder": exponent_ladder, "ladder-horizon": ladder_horizon,
+    "ladder-horizon-long": ladder_horizon_long, "ladder-seeds": ladder_seeds,
     "lr": lr_transfer, "param": param_transfer, "param-eps": param_eps,
     "param-collapse": param_collapse, "instability": instability,
     "instability-recipe": instability_recipe, "instability-late": instability_late,
@@ -669,7 +697,7 @@ SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS), "param-eps": 
 
 def sweep_scales(name: str) -> list[str]:
     """The scales sweep ``name`` is defined at."""
-    if name in ("ladder", "ladder-horizon", "ladder-seeds"):
+    if name in ("ladder", "ladder-horizon", "ladder-horizon-long", "ladder-seeds"):
         return sorted(k for k, v in SCALES.items() if v.ladder_widths)
     return sorted(SWEEP_SCALES.get(name, SCALES))
 
