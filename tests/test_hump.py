@@ -40,3 +40,27 @@ def test_the_ends_of_the_hump_in_the_stored_runs():
     mid = np.mean([exps[w] for w in (64, 80, 96, 128)])
     top = np.mean([exps[w] for w in (200, 256, 320)])
     assert 0.17 < mid < 0.2 and 0.14 < top < 0.165 and top < mid - 0.02
+
+
+def test_the_whole_ladder_in_the_stored_constant_rate_runs():
+    """results/full/ladder-horizon (constant rate at every width of the 303x ladder, to twice
+    the law's horizon): the transient gate (T >= 20x the steepest step) drops widths 32 and 48;
+    widths 32-108 are overtaken by the next width inside the data, about where the law says
+    (r^((1+gamma)/2) c*), widths 160-360 not before 2 c*, where their data end."""
+    from supercollapse.analysis.frontier import overtakes
+    from supercollapse.results import to_ladder
+
+    const = load_sweep("ladder-horizon")["constant"]
+    ladder = load_sweep("ladder")["exponent_1.0x"]
+    assert [r.config.width for r in const] == [r.config.width for r in ladder]
+    gains = ladder_gains(ladder, const, 0.0)
+    gate = np.array(gains.horizon) / np.array(gains.t_steep)
+    assert np.all(gate[:2] < 20) and np.all(gate[2:] >= 20)
+    law = json.loads((results_dir() / "full" / "law.json").read_text())
+    ov = overtakes(to_ladder(const))
+    c_law = law["kappa"] * ov.lower ** law["exponent"]
+    expected = (ov.upper / ov.lower) ** (law["exponent"] / 2)
+    assert np.all(np.isfinite(ov.compute[:4])) and np.all(np.isnan(ov.compute[4:]))
+    assert np.all(np.abs(np.log(ov.compute[:4] / c_law[:4] / expected[:4])) < np.log(1.5))
+    assert np.all(ov.gap_at_end[4:] > 0)
+    np.testing.assert_allclose(ov.end[4:] / c_law[4:], 2.0, rtol=0.01)
