@@ -191,12 +191,15 @@ def loss_vs_compute(
 def normalized_curves(
     x: ArrayLike, curves: ArrayLike, sizes: ArrayLike, *, ax: Axes | None = None,
     band: ArrayLike | None = None, lower: ArrayLike | None = None, upper: ArrayLike | None = None,
+    colors: Sequence | None = None,
 ) -> Axes:
     """Normalised curves ``l(x, p)`` (rows of ``curves``) coloured by size.
 
     Shading: ``band`` gives ``l +- band`` per row; ``lower``/``upper`` give explicit limits,
     e.g. the seed percentiles of :meth:`~supercollapse.analysis.collapse.CollapseResult.seed_band`
-    (the paper shades a 90% interval).
+    (the paper shades a 90% interval). ``colors``: one per row, e.g. a subset of
+    :func:`size_colors` of a larger ladder so that several panels share one scale (then no
+    colour bar is drawn); default: :func:`size_colors` of ``sizes``, with its colour bar.
 
     >>> x = np.linspace(0.1, 1, 5)
     >>> ax = normalized_curves(x, np.vstack([x ** -0.3, x ** -0.31]), [1e6, 4e6], band=0.01 * x)
@@ -206,7 +209,9 @@ def normalized_curves(
     """
     ax = _ax(ax)
     x, curves = np.asarray(x), np.asarray(curves)
-    for i, col in enumerate(size_colors(sizes, ax)):
+    if colors is not None and len(colors) != len(curves):
+        raise ValueError(f"{len(colors)} colours for {len(curves)} curves")
+    for i, col in enumerate(size_colors(sizes, ax) if colors is None else colors):
         ax.plot(x, curves[i], color=col, lw=1.2)
         if band is not None:
             b = np.broadcast_to(np.asarray(band), curves.shape)[i]
