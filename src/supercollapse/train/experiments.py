@@ -412,10 +412,10 @@ def lr_transfer(scale: str, law: Law) -> list[TrainConfig]:
 # A horizon law over the whole 300x ladder (issue 30, item 3). The law of results/full/law.json
 # was fitted on widths 64-200 (10x) and sets the ladder's horizons 4x below and 8x above that
 # range; chapter 5 finds the constant-rate curves' local time exponent falling beyond it. Two
-# sweeps: constant-rate runs at every ladder width, long enough to locate each size's optimum
-# (its successor overtakes it at about twice its horizon) and to read the local time exponent
-# on [T/2, 2T]; then the ladder again, at the horizons of the law refitted from them, with 5
-# seeds under each seed protocol. Commands: results/README.md, "A law over the whole ladder".
+# sweeps: constant-rate runs at every ladder width, long enough to read the local time exponent
+# on [T/2, 2T] (and, with ladder_horizon_long below for the large widths, to locate each size's
+# optimum); then the ladder again, at the horizons of the law refitted from them, with 5 seeds
+# under each seed protocol. Commands: results/README.md, "A law over the whole ladder".
 LADDER_HORIZON_MARGIN = 2.0  # each constant-rate run goes to twice its horizon under --law
 LADDER_HORIZON_MIN_STEPS = 20_000  # and at least this far (the small widths cost little)
 LADDER_SEEDS_SEEDS = 5
