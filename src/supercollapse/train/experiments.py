@@ -421,20 +421,27 @@ LADDER_HORIZON_MIN_STEPS = 20_000  # and at least this far (the small widths cos
 LADDER_SEEDS_SEEDS = 5
 
 
-def ladder_horizon(scale: str, law: Law) -> list[TrainConfig]:
-    """Constant learning rate at every width of the exponent ladder, 3 seeds, each run to
-    ``LADDER_HORIZON_MARGIN`` times its horizon under ``law`` (the law of ``--law``), and to at
-    least ``LADDER_HORIZON_MIN_STEPS`` steps: for a horizon law fitted over the whole ladder."""
-    widths = _ladder_widths(scale, "ladder-horizon")
+def _constant_to_horizon(scale: str, law: Law, widths: tuple[int, ...], margin: float,
+                         min_steps: int, experiment: str) -> list[TrainConfig]:
+    """Constant-rate runs of ``widths``, ``LADDER_SEEDS`` seeds, each to ``margin`` times its
+    horizon under ``law`` and to at least ``min_steps`` steps."""
     batch = SCALES[scale].base["batch_size"]
     out = []
     for w in widths:
         p = _n_params(scale, w)
-        steps = math.ceil(LADDER_HORIZON_MARGIN * law.kappa * p ** (law.exponent - 1) / 6.0 / batch)
-        out.append(_base(scale, width=w, samples=max(LADDER_HORIZON_MIN_STEPS, steps) * batch,
+        steps = math.ceil(margin * law.kappa * p ** (law.exponent - 1) / 6.0 / batch)
+        out.append(_base(scale, width=w, samples=max(min_steps, steps) * batch,
                          schedule="constant", seeds=SCALES[scale].seeds[:LADDER_SEEDS],
-                         tags={"experiment": "ladder-horizon"}))
+                         tags={"experiment": experiment}))
     return out
+
+
+def ladder_horizon(scale: str, law: Law) -> list[TrainConfig]:
+    """Constant learning rate at every width of the exponent ladder, 3 seeds, each run to
+    ``LADDER_HORIZON_MARGIN`` times its horizon under ``law`` (the law of ``--law``), and to at
+    least ``LADDER_HORIZON_MIN_STEPS`` steps: for a horizon law fitted over the whole ladder."""
+    return _constant_to_horizon(scale, law, _ladder_widths(scale, "ladder-horizon"),
+                                LADDER_HORIZON_MARGIN, LADDER_HORIZON_MIN_STEPS, "ladder-horizon")
 
 
 # On the full ladder (widths grow 1.5x, P 2.25x) a size is overtaken by its successor at about
@@ -453,15 +460,7 @@ def ladder_horizon_long(scale: str, law: Law) -> list[TrainConfig]:
     ``--law``, the same as ``ladder-horizon``'s): long enough for each one's successor to
     overtake it inside the data."""
     widths = _ladder_widths(scale, "ladder-horizon-long")[-1 - LADDER_LONG_N:-1]
-    batch = SCALES[scale].base["batch_size"]
-    out = []
-    for w in widths:
-        p = _n_params(scale, w)
-        steps = math.ceil(LADDER_LONG_MARGIN * law.kappa * p ** (law.exponent - 1) / 6.0 / batch)
-        out.append(_base(scale, width=w, samples=steps * batch, schedule="constant",
-                         seeds=SCALES[scale].seeds[:LADDER_SEEDS],
-                         tags={"experiment": "ladder-horizon-long"}))
-    return out
+    return _constant_to_horizon(scale, law, widths, LADDER_LONG_MARGIN, 0, "ladder-horizon-long")
 
 
 def ladder_seeds(scale: str, law: Law) -> list[TrainConfig]:
