@@ -53,6 +53,8 @@ def test_stored_fan_tracks_the_decay_gain():
     assert g.spread > 2.0
     assert g.tracks(check_scaling(to_ladder(sweep["linear"]), L0=L0, n_bootstrap=50).deviation) > 0.95
     assert np.all(g.x_steep[:2] > 0.1) and np.all(g.x_steep[-2:] < 0.05)
+    np.testing.assert_allclose(g.transient_ratio, 1 / g.x_steep)
+    assert not g.past_transient()[:2].any() and g.past_transient()[-2:].all()
 
 
 def test_check_scaling_attributes_the_lm_fan_to_the_recipe():

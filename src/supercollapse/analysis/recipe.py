@@ -33,8 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["DecayGain", "LadderGains", "LrCell", "RecipeGates", "decay_gain", "gains_of_curves",
-           "ladder_gains", "lr_table", "recipe_gates", "steepest_step"]
+__all__ = ["MIN_TRANSIENT_RATIO", "DecayGain", "LadderGains", "LrCell", "RecipeGates", "decay_gain",
+           "gains_of_curves", "ladder_gains", "lr_table", "recipe_gates", "steepest_step"]
+
+MIN_TRANSIENT_RATIO = 20.0  # gate 3: every horizon at least this many times t_steep
 
 
 def steepest_step(steps: ArrayLike, losses: ArrayLike, L0: float, *, window: float = 0.5,
@@ -190,7 +192,7 @@ class RecipeGates:
 
 def recipe_gates(runs: Sequence, L0: float, *, lr: float | None = None,
                  variant_of=None, max_grid_steps: int = 1, max_gain_ratio: float = 1.3,
-                 min_transient_ratio: float = 20.0) -> RecipeGates:
+                 min_transient_ratio: float = MIN_TRANSIENT_RATIO) -> RecipeGates:
     """Measure the three gates on a learning-rate sweep.
 
     ``runs``: constant and linear-decay runs of several widths and peak rates, one horizon per
@@ -256,6 +258,15 @@ class LadderGains:
     @property
     def x_steep(self) -> np.ndarray:
         return np.array(self.t_steep) / np.array(self.horizon)
+
+    @property
+    def transient_ratio(self) -> np.ndarray:
+        """``T / t_steep`` per size; gate 3 asks for at least ``MIN_TRANSIENT_RATIO``."""
+        return np.array(self.horizon) / np.array(self.t_steep)
+
+    def past_transient(self, min_ratio: float = MIN_TRANSIENT_RATIO) -> np.ndarray:
+        """Per size, whether its horizon passes gate 3 (``transient_ratio >= min_ratio``)."""
+        return self.transient_ratio >= min_ratio
 
     @property
     def spread(self) -> float:
