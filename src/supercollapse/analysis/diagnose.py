@@ -586,8 +586,8 @@ def _gain_note(r: ScalingReport) -> str:
 def _transient_note(r: ScalingReport) -> str:
     g = r.gains
     assert g is not None
-    short = [f"{lab} (T/t_steep = {1 / x:.1f})" for lab, x in zip(r.labels, g.x_steep, strict=True)
-             if 1 / x < TRANSIENT_RATIO]
+    short = [f"{lab} (T/t_steep = {q:.1f})"
+             for lab, q in zip(r.labels, g.transient_ratio, strict=True) if q < TRANSIENT_RATIO]
     return ("horizons inside the optimiser's transient: the constant-rate curves bend (their "
             "local exponent -dln(L-L0)/dln t reaches 90% of its peak) at x = "
             + ", ".join(f"{x:.2f}" for x in g.x_steep)
@@ -685,7 +685,7 @@ NOTES: tuple[tuple[Callable[[ScalingReport], bool],
     (lambda r: True, lambda r: r.symptom_notes),
     (lambda r: r.horizon is not None and r.horizon.fan, _fan_note),
     (lambda r: r.gains is not None and r.gains.spread > GAIN_SPREAD, _gain_note),
-    (lambda r: r.gains is not None and bool(np.any(1 / r.gains.x_steep < TRANSIENT_RATIO)),
+    (lambda r: r.gains is not None and bool(np.any(r.gains.transient_ratio < TRANSIENT_RATIO)),
      _transient_note),
     (lambda r: r.horizon is not None and r.horizon.refit_agrees is not None,
      lambda r: f"horizon law refitted from the constant-rate runs: 1 + gamma = "
@@ -893,7 +893,7 @@ def check_scaling(
     if gains is not None and not (horizon is not None and horizon.refit_agrees is False):
         if gains.spread > GAIN_SPREAD:
             symptoms = (*symptoms, "decay_gain")
-        if np.any(1 / gains.x_steep < TRANSIENT_RATIO):
+        if np.any(gains.transient_ratio < TRANSIENT_RATIO):
             symptoms = (*symptoms, "transient")
     h = horizon
     if (h is not None and h.fan and not symptoms and decay is not False and h.refit_agrees
