@@ -446,7 +446,7 @@ def ladder_horizon(scale: str, law: Law) -> list[TrainConfig]:
 
 # On the full ladder (widths grow 1.5x, P 2.25x) a size is overtaken by its successor at about
 # 2.15x its horizon if the law holds (frontier.overtakes), so twice the horizon was too short for
-# the larger sizes: at widths 160, 240 and 360 the successor was still 0.05-0.2% behind at the
+# the larger sizes: at widths 160, 240 and 360 the successor was still 0.5-2% behind at the
 # end of the runs of results/full/ladder-horizon, and the frontier could not locate them. The
 # second sweep runs those widths (the three below the largest) on to four times the horizon;
 # fit-horizon reads both folders and keeps the longer run of a size.
