@@ -38,6 +38,11 @@ venv: $(STAMP)
 # a laptop CPU in total; the limit only catches a hung cell.
 CELL_TIMEOUT := 300
 
+# `unit` and `nbval` run in TEST_JOBS processes (pytest-xdist), each test file (each notebook) whole
+# in one of them; on CI's 2 cores this takes about 5 of their 13 minutes off. TEST_JOBS=1: one process.
+TEST_JOBS ?= 2
+XDIST := $(if $(filter-out 0 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile,-p no:xdist)
+
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python >= 3.11 is needed; run e.g. make PYTHON=python3.12 ..." >&2; exit 1; }
@@ -60,7 +65,7 @@ lint: $(STAMP)
 
 # Package tests (tests/) and the doctests of the package (the browser tests run in `browser`).
 unit: $(STAMP)
-	$(BIN)/pytest tests --doctest-modules src/supercollapse -m "not browser and not simd and not pdf"
+	$(BIN)/pytest $(XDIST) tests --doctest-modules src/supercollapse -m "not browser and not simd and not pdf"
 
 # The numbers behind the checked cells that only read results/ must not depend on the CPU:
 # computed twice, with NumPy's SIMD dispatch as found and narrowed to its baseline, they must
@@ -71,7 +76,7 @@ simd: $(STAMP)
 # Every notebook must run without error; cells tagged `nbval-check-output` must reproduce
 # their stored outputs (after the substitutions of tests/nbval_sanitize.cfg).
 nbval: $(STAMP)
-	$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
+	$(BIN)/pytest $(XDIST) --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters/
 
 # The chapters that train live, under other processors: XLA's CPU back end generates code for the
@@ -87,7 +92,7 @@ test-isa: $(STAMP)
 	for isa in $(TEST_ISAS); do \
 		echo "== live chapters with XLA_FLAGS=--xla_cpu_max_isa=$$isa and NumPy SIMD narrowed"; \
 		XLA_FLAGS=--xla_cpu_max_isa=$$isa NPY_DISABLE_CPU_FEATURES="$$features" OPENBLAS_CORETYPE=Prescott \
-		$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
+		$(BIN)/pytest $(XDIST) --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 			--nbval-sanitize-with tests/nbval_sanitize.cfg -q $(LIVE_CHAPTERS); \
 	done
 
