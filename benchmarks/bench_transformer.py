@@ -150,6 +150,19 @@ def _sampler(cfg: TrainConfig, data: str) -> Callable:
     raise ValueError(f"data={data!r}: 'random' or 'task'")
 
 
+def _adam_step(loss_fn: Callable, sample: Callable, key, opt) -> Callable:
+    """One training step for ``lax.scan``: carry ``(params, opt_state, t)``, batch ``t`` drawn
+    from ``fold_in(key, t)``; returns the step's loss."""
+    def step(carry, _):
+        p, o, t = carry
+        x, y = sample(jax.random.fold_in(key, t))
+        loss, g = jax.value_and_grad(loss_fn)(p, x, y)
+        updates, o = opt.update(g, o, p)
+        return (optax.apply_updates(p, updates), o, t + 1), loss
+
+    return step
+
+
 def _scan_loop(step: Callable, n_steps: int) -> Callable:
     @jax.jit
     def run(state):
@@ -183,14 +196,7 @@ def minimal_loop(cfg: TrainConfig, n_steps: int, *, qk_norm: bool = False,
         logits = minimal_forward(p, x, cfg, f32_residual=f32_residual)
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
-    def step(carry, _):
-        p, o, t = carry
-        x, y = sample(jax.random.fold_in(key, t))
-        loss, g = jax.value_and_grad(loss_fn)(p, x, y)
-        updates, o = opt.update(g, o, p)
-        return (optax.apply_updates(p, updates), o, t + 1), loss
-
-    return _scan_loop(step, n_steps), (params, opt.init(params), jnp.zeros((), jnp.int32))
+    return _scan_loop(_adam_step(loss_fn, sample, key, opt), n_steps), (params, opt.init(params), jnp.zeros((), jnp.int32))
 
 
 # --- the package's plain loop ----------------------------------------------------------------
@@ -232,15 +238,8 @@ def plain_loop(cfg: TrainConfig, n_steps: int, *, mup: bool = True, data: str = 
     def loss_fn(p, x, y):
         return jnp.mean(task.training_loss(nnx.merge(graphdef, p)(x), y))
 
-    def step(carry, _):
-        p, o, t = carry
-        x, y = sample(jax.random.fold_in(key, t))
-        loss, g = jax.value_and_grad(loss_fn)(p, x, y)
-        updates, o = opt.update(g, o, p)
-        return (optax.apply_updates(p, updates), o, t + 1), loss
-
     state = (params, opt.init(params), jnp.zeros((), jnp.int32))
-    return _scan_loop(step, n_steps), state, task, graphdef
+    return _scan_loop(_adam_step(loss_fn, sample, key, opt), n_steps), state, task, graphdef
 
 
 # --- timing ------------------------------------------------------------------------------
