@@ -196,7 +196,8 @@ def minimal_loop(cfg: TrainConfig, n_steps: int, *, qk_norm: bool = False,
         logits = minimal_forward(p, x, cfg, f32_residual=f32_residual)
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
-    return _scan_loop(_adam_step(loss_fn, sample, key, opt), n_steps), (params, opt.init(params), jnp.zeros((), jnp.int32))
+    state = (params, opt.init(params), jnp.zeros((), jnp.int32))
+    return _scan_loop(_adam_step(loss_fn, sample, key, opt), n_steps), state
 
 
 # --- the package's plain loop ----------------------------------------------------------------
