@@ -24,9 +24,8 @@ import os
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
-from .results import ResultsError, load_ladders, load_runs, run_files, to_ladder
+from .results import ResultsError, load_ladders, load_runs, longest_per_size, run_files, to_ladder
 from .train.config import ConfigError
 from .train.experiments import EXPERIMENTS, LAWLESS_SWEEPS, SCALES, Law, sweeps_at
 
@@ -93,23 +92,6 @@ def _only_widths(items: list, widths: list[int] | None, what: str) -> list:
     return [x for x, w in zip(items, width, strict=True) if w in widths]
 
 
-def _longest_per_size(runs: list, what: str) -> list:
-    """One run per size: the longest, where several folders hold constant-rate runs of one size
-    (the same config but for its length, so the shorter is the start of the longer one)."""
-    best: dict[int, Any] = {}
-    for r in runs:
-        other = best.get(r.n_params)
-        if other is not None:
-            a, b = (x.config.replace(samples=0, n_evals=0, tags={}) for x in (r, other))
-            if a != b:
-                raise InputError(f"{what}: two runs of {r.n_params} parameters differ in more "
-                                 f"than their length ({r.config.run_id()}, {other.config.run_id()}); "
-                                 "fit them apart")
-        if other is None or r.total_steps > other.total_steps:
-            best[r.n_params] = r
-    return [best[p] for p in sorted(best)]
-
-
 def cmd_fit_horizon(args: argparse.Namespace) -> int:
     from .analysis.frontier import compute_frontier, fit_horizon_law
 
@@ -125,7 +107,10 @@ def cmd_fit_horizon(args: argparse.Namespace) -> int:
     if schedules := sorted({r.config.schedule for r in runs} - {"constant"}):
         raise InputError(f"{where}: runs with schedule {', '.join(schedules)}; the frontier "
                          f"needs constant learning rates: {fix}")
-    runs = _longest_per_size(runs, where)
+    try:
+        runs = longest_per_size(runs)
+    except ResultsError as e:
+        raise InputError(f"{where}: {e}; fit them apart") from None
     if (n := len(runs)) < 2:
         raise InputError(f"{where}: {n} size; the frontier needs at least 2: {fix}")
     try:

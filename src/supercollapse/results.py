@@ -238,6 +238,24 @@ def in_size_range(runs: list[RunResult], sizes: Any) -> list[RunResult]:
     return [r for r in runs if lo <= r.n_params <= hi]
 
 
+def longest_per_size(runs: list[RunResult]) -> list[RunResult]:
+    """One run per size, sorted by size: the longest, where several sweeps hold runs of one size
+    that differ only in their length (a horizon run continued further by a second sweep: the
+    shorter is the start of the longer one). Raises :class:`ResultsError` for two runs of one
+    size that differ in more than their length (another rate, schedule or seed set)."""
+    best: dict[int, RunResult] = {}
+    for r in runs:
+        other = best.get(r.n_params)
+        if other is not None:
+            a, b = (x.config.replace(samples=0, n_evals=0, tags={}) for x in (r, other))
+            if a != b:
+                raise ResultsError(f"two runs of {r.n_params} parameters differ in more than their "
+                                   f"length ({r.config.run_id()}, {other.config.run_id()})")
+        if other is None or r.total_steps > other.total_steps:
+            best[r.n_params] = r
+    return [best[p] for p in sorted(best)]
+
+
 def to_ladder(runs: list[RunResult], key: str = "test_loss") -> Ladder:
     """The :class:`~supercollapse.analysis.ladder.Ladder` of runs of several sizes, sorted by
     size: curve ``key`` and compute without the initial point (compute 0), parameter counts,
