@@ -67,6 +67,58 @@ def test_batches_are_a_pure_function_of_the_key(small):
     assert not np.array_equal(small.successors, other.successors)
 
 
+def sequential_sample(lang, key, n):
+    """The reference sampler: the definition walked one position after another (a ``lax.scan``
+    over the T positions, the package's sampler before the associative scan); (seqs, rules)."""
+    k_rule, k_first, k_next = jax.random.split(key, 3)
+    rules = jax.random.categorical(k_rule, lang._rule_logits, shape=(n,))
+    first = jax.random.randint(k_first, (n,), 0, lang.vocab_size)
+    gumbel = jax.random.gumbel(k_next, (lang.seq_len, n, lang.branching))
+
+    def step(tok, g):  # Gumbel-max draw of the successor of every sequence's token
+        j = jnp.argmax(lang._log_probs[rules, tok] + g, axis=-1)
+        nxt = lang.successors[rules, tok, j]
+        return nxt, nxt
+
+    _, rest = jax.lax.scan(step, first, gumbel)
+    return jnp.concatenate([first[:, None], rest.T], axis=1).astype(jnp.int32), rules
+
+
+# (vocab, seq_len, n_rules, branching): the edges (two tokens, one step, one successor, every
+# token a successor) and the book's shapes (lm-quick's language, lm-large's vocabulary)
+SHAPES = [(2, 1, 1, 1), (2, 2, 3, 2), (3, 7, 3, 3), (16, 64, 64, 1),
+          (32, 32, 256, 4), (128, 7, 5, 128), (128, 64, 32, 4)]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "V{}-T{}-K{}-b{}".format(*s))
+def test_sampler_equals_the_sequential_reference(shape):
+    """The associative scan draws the very tokens and rules of the walk, bit for bit: eager (the
+    test set), jitted and vmapped over keys, in one chunk and in chunks of 5 (and a remainder)."""
+    vocab, seq_len, n_rules, branching = shape
+    n = 16
+    lang = ZipfRulesLanguage(vocab_size=vocab, seq_len=seq_len, n_rules=n_rules,
+                             branching=branching, n_test=n, test_seed=sum(shape))
+    ref = jax.jit(lambda k: sequential_sample(lang, k, n))
+    np.testing.assert_array_equal(lang.test_set()[0], ref(jax.random.key(sum(shape)))[0][:, :-1])
+    keys = jax.random.split(jax.random.key(len(SHAPES)), 3)
+    want = [ref(k) for k in keys]
+    for budget in (lang.table_budget, 5 * seq_len * vocab):
+        lang.table_budget = budget
+        seqs, rules = jax.jit(jax.vmap(lambda k: lang.sample(k, n, return_rules=True)))(keys)
+        for i, (want_seqs, want_rules) in enumerate(want):
+            np.testing.assert_array_equal(seqs[i], want_seqs)
+            np.testing.assert_array_equal(rules[i], want_rules)
+
+
+def test_chunked_sampler_outside_jit_and_the_batches(monkeypatch):
+    """Chunks when the test set is drawn (eager), and the batches are the sequences shifted."""
+    monkeypatch.setattr(ZipfRulesLanguage, "table_budget", 3 * 9 * 4)  # chunks of 3 sequences
+    lang = ZipfRulesLanguage(vocab_size=4, seq_len=9, n_rules=5, branching=2, n_test=10)
+    want = sequential_sample(lang, jax.random.key(44), 10)[0]
+    np.testing.assert_array_equal(lang.test_set()[0], want[:, :-1])
+    np.testing.assert_array_equal(lang.test_set()[1], want[:, 1:])
+
+
 def _enumerated_entropies(lang):
     """H(s_1:T | s_0)/T and the told-the-rule entropy, by enumerating every sequence."""
     V, T = lang.vocab_size, lang.seq_len

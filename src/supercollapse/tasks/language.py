@@ -121,21 +121,42 @@ class ZipfRulesLanguage(NextTokenTask):
         self._test_bayes = None
 
     # --- sampling ------------------------------------------------------------------------
-    def sample(self, key: jax.Array, n: int, *, return_rules: bool = False):
-        """``n`` sequences of ``seq_len + 1`` tokens, int32 ``(n, T+1)`` (and their rules)."""
+    table_budget: int = 2**23  # entries of the (T, n, V) transition tables built at once
+
+    def sample(self, key: jax.Array, n: int, *,
+               return_rules: bool = False) -> jax.Array | tuple[jax.Array, jax.Array]:
+        r"""``n`` sequences of ``seq_len + 1`` tokens, int32 ``(n, T+1)`` (and their rules).
+
+        Each step is a Gumbel-max draw: under rule :math:`k`, token :math:`a` moves at step
+        :math:`t` to :math:`f_t(a) = S_k(a)_{j^*}`, :math:`j^* = \arg\max_j
+        (\log P_k(a \to S_k(a)_j) + g_{t,j})`. The noise :math:`g_t` does not depend on the
+        token, so :math:`f_t` is a fixed map of the vocabulary (a table of :math:`V` tokens) and
+
+        .. math:: s_{t+1} = (f_t \circ f_{t-1} \circ \dots \circ f_0)(s_0).
+
+        An associative scan composes the maps in :math:`\log_2 T` sequential steps instead of
+        walking the :math:`T` positions one by one (the same tokens, a shorter chain of device
+        operations). The sequences are processed in chunks of at most ``table_budget``
+        table entries, so memory stays bounded for large ``n``.
+        """
         k_rule, k_first, k_next = jax.random.split(key, 3)
         rules = jax.random.categorical(k_rule, self._rule_logits, shape=(n,))
         first = jax.random.randint(k_first, (n,), 0, self.vocab_size)
         gumbel = jax.random.gumbel(k_next, (self.seq_len, n, self.branching))
-
-        def step(tok, g):  # Gumbel-max draw of the successor of every sequence's token
-            j = jnp.argmax(self._log_probs[rules, tok] + g, axis=-1)
-            nxt = self.successors[rules, tok, j]
-            return nxt, nxt
-
-        _, rest = jax.lax.scan(step, first, gumbel)
-        seqs = jnp.concatenate([first[:, None], rest.T], axis=1).astype(jnp.int32)
+        per_chunk = max(1, self.table_budget // (self.seq_len * self.vocab_size))
+        rest = jax.lax.map(self._walk, (rules, first, jnp.swapaxes(gumbel, 0, 1)),
+                           batch_size=max(1, min(n, per_chunk)))
+        seqs = jnp.concatenate([first[:, None], rest], axis=1).astype(jnp.int32)
         return (seqs, rules) if return_rules else seqs
+
+    def _walk(self, rule_first_noise: tuple[jax.Array, jax.Array, jax.Array]) -> jax.Array:
+        """Tokens :math:`s_1..s_T` of one sequence from its rule, first token, noise ``(T, b)``."""
+        rule, first, g = rule_first_noise
+        j = jnp.argmax(self._log_probs[rule] + g[:, None, :], axis=-1)  # (T, V): branch taken
+        f = self.successors[rule, jnp.arange(self.vocab_size), j]  # (T, V): the maps f_t
+        # prefix compositions F_t = f_t o ... o f_0, with (later o earlier)[a] = later[earlier[a]]
+        compose = lambda earlier, later: jnp.take_along_axis(later, earlier, axis=-1)
+        return jax.lax.associative_scan(compose, f)[:, first]
 
     def train_batch(self, key: jax.Array, batch_size: int) -> tuple[jax.Array, jax.Array]:
         seqs = self.sample(key, batch_size)
