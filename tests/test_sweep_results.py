@@ -374,3 +374,19 @@ def test_select_runs_cuts_a_variant_to_widths():
         select_runs(runs, "linear", (16, 48))
     with pytest.raises(ResultsError, match="several runs"):
         select_runs(runs + runs[:1], "linear")
+
+
+def test_longest_per_size_keeps_the_continued_run():
+    """Two sweeps hold one size at two lengths (a horizon run continued further): the longer is
+    kept, one run per size, sorted by size; a run that differs in more than its length is refused."""
+    def run(width: int, n_params: int, steps: int, **kw) -> RunResult:
+        cfg = TrainConfig(**TINY).replace(width=width, samples=32 * steps, **kw)
+        step = np.arange(steps + 1)
+        curves = {"step": step, "test_loss": np.ones((1, steps + 1))}
+        return RunResult(cfg, n_params, steps, curves, np.zeros(1, bool), {})
+
+    short, long_, other = run(16, 1000, 100), run(16, 1000, 400), run(8, 300, 100)
+    kept = results.longest_per_size([short, other, long_])
+    assert [r.n_params for r in kept] == [300, 1000] and kept[1] is long_
+    with pytest.raises(ResultsError, match="differ in more than their length"):
+        results.longest_per_size([short, run(16, 1000, 400, lr=2 * short.config.lr)])
