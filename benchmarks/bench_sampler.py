@@ -7,8 +7,9 @@ the vocabulary with an associative scan (``log2 T`` sequential steps); the refer
 (``sequential_sample`` of ``tests/test_language.py``) walks the ``T`` positions one by one in
 a ``lax.scan``. Both draw the same tokens (checked here too). At the shapes of the ``lm-quick``,
 ``lm-full`` and ``lm-large`` scales (``train/experiments.py``), each jitted: one batch, a batch
-vmapped over 16 keys (16 runs of a sweep) and, for the first two scales, the test set (drawn
-once). Every time is the median of ``--repeats`` timed samples after a compile call; the ratio
+vmapped over 16 keys (16 runs of a sweep), ``BLOCK`` steps' batches drawn at once (one call
+for ``BLOCK`` training steps: does drawing ahead amortise the walk's many small rounds?) and, for
+the first two scales, the test set (drawn once). Every time is the median of ``--repeats`` timed samples after a compile call; the ratio
 is sequential time / associative time (above 1: the package's sampler is faster).
 """
 
@@ -32,6 +33,7 @@ from test_language import sequential_sample  # noqa: E402  (the reference lives 
 
 SCALE_NAMES = ("lm-quick", "lm-full", "lm-large")
 N_KEYS = 16
+BLOCK = 64  # training steps whose batches one call draws in the "block" case
 
 
 def seconds_per_call(fn, arg, repeats: int, target_s: float) -> float:
@@ -81,7 +83,8 @@ def main() -> None:
         lang = ZipfRulesLanguage(vocab_size=c["vocab_size"], seq_len=c["seq_len"],
                                  n_rules=c["n_rules"], branching=c["rule_branching"], n_test=1)
         key, keys = jax.random.key(0), jax.random.split(jax.random.key(1), N_KEYS)
-        cases = [("batch", c["batch_size"], key), (f"batch x {N_KEYS} keys", c["batch_size"], keys)]
+        cases = [("batch", c["batch_size"], key), (f"batch x {N_KEYS} keys", c["batch_size"], keys),
+                 (f"{BLOCK} batches at once", BLOCK * c["batch_size"], key)]
         if name != "lm-large":
             cases.append(("test set", c["n_test"], key))
         for case, n, arg in cases:
@@ -92,7 +95,7 @@ def main() -> None:
             t_new = seconds_per_call(new, arg, args.repeats, args.target_s)
             row = dict(scale=name, case=case, n=n, seq_len=lang.seq_len, vocab=lang.vocab_size,
                        branching=lang.branching, sequential_s=t_ref, associative_s=t_new,
-                       ratio=t_ref / t_new)
+                       ratio=t_ref / t_new, batches=BLOCK if "at once" in case else 1)
             out["rows"].append(row)
             print(f"| {name} | {case} | {n} | {1e3 * t_ref:.3f} | {1e3 * t_new:.3f} | "
                   f"{t_ref / t_new:.2f} |", flush=True)
