@@ -28,7 +28,8 @@ Adam state):
    from both ends. The package's plain loop with one extra switched off at a time (QK-norm,
    the µP per-layer multipliers, the on-device sampling of the language replaced by uniform
    random tokens, all three at once; float32 compute for comparison; the z-loss only where the
-   scale turns it on), and the minimal loop with one of the package's features switched on at
+   scale turns it on; and the same tokens drawn ahead, a timed call's batches in one vectorised
+   sampler call before its steps, the engine change the sampler's cost would call for), and the minimal loop with one of the package's features switched on at
    a time (QK-norm, a float32 residual stream (the package's precision: norms, residual adds
    and logits in float32), the µP multipliers, the language sampler, all of them). Every row
    gives tokens/s and its ratio to its end's reference (plain or minimal) of the same run.
@@ -171,6 +172,25 @@ def _scan_loop(step: Callable, n_steps: int) -> Callable:
     return run
 
 
+def _scan_loop_ahead(loss_fn: Callable, sample: Callable, key, opt, n_steps: int) -> Callable:
+    """As ``_scan_loop(_adam_step(...))``, but the call's ``n_steps`` batches are drawn first, in
+    one vectorised call (batch ``t`` still from ``fold_in(key, t)``: the same tokens), and the
+    scan runs over them: the sampler's many small sequential rounds are paid once per call."""
+    def step(carry, xy):
+        p, o, t = carry
+        loss, g = jax.value_and_grad(loss_fn)(p, *xy)
+        updates, o = opt.update(g, o, p)
+        return (optax.apply_updates(p, updates), o, t + 1), loss
+
+    @jax.jit
+    def run(state):
+        ts = state[2] + jnp.arange(n_steps)
+        batches = jax.vmap(lambda t: sample(jax.random.fold_in(key, t)))(ts)
+        return jax.lax.scan(step, state, batches)
+
+    return run
+
+
 def minimal_loop(cfg: TrainConfig, n_steps: int, *, qk_norm: bool = False,
                  f32_residual: bool = False, mup: bool = False, data: str = "random"):
     """The minimal training loop: ``run(state) -> (state, losses)`` trains ``n_steps`` steps.
@@ -220,7 +240,8 @@ def plain_loop(cfg: TrainConfig, n_steps: int, *, mup: bool = True, data: str = 
     """A bare training loop of the package's model: task, µP Adam, ``lax.scan`` over steps.
 
     ``mup=False`` drops the per-layer multipliers; ``data="random"`` replaces the task's
-    sampler by uniform random tokens (the loss is still the task's ``training_loss``).
+    sampler by uniform random tokens (the loss is still the task's ``training_loss``);
+    ``data="ahead"`` draws the same tokens, every call's batches at once before its steps.
     Returns ``(run, state, task, graphdef)``: ``run(state) -> (state, losses)``.
     """
     task = build_task(cfg)
@@ -232,7 +253,7 @@ def plain_loop(cfg: TrainConfig, n_steps: int, *, mup: bool = True, data: str = 
             lambda p: optax.EmptyState(),
             lambda u, s, p=None: (jax.tree.map(jnp.multiply, u, mults), s)))
     opt = optax.chain(*parts)
-    sample = (lambda k: task.train_batch(k, cfg.batch_size)) if data == "task" \
+    sample = (lambda k: task.train_batch(k, cfg.batch_size)) if data in ("task", "ahead") \
         else _sampler(cfg, data)
     key = jax.random.key(cfg.train_seed)
 
@@ -240,7 +261,9 @@ def plain_loop(cfg: TrainConfig, n_steps: int, *, mup: bool = True, data: str = 
         return jnp.mean(task.training_loss(nnx.merge(graphdef, p)(x), y))
 
     state = (params, opt.init(params), jnp.zeros((), jnp.int32))
-    return _scan_loop(_adam_step(loss_fn, sample, key, opt), n_steps), state, task, graphdef
+    run = _scan_loop_ahead(loss_fn, sample, key, opt, n_steps) if data == "ahead" else \
+        _scan_loop(_adam_step(loss_fn, sample, key, opt), n_steps)
+    return run, state, task, graphdef
 
 
 # --- timing ------------------------------------------------------------------------------
@@ -314,6 +337,7 @@ def peak_flops() -> float | None:
 # "minimal": the minimal loop with one of the package's features on.
 ATTRIBUTION = (
     ("plain", "random tokens (no language sampler)", {"data": "random"}, {}),
+    ("plain", "batches drawn ahead (one sampler call per timed call)", {"data": "ahead"}, {}),
     ("minimal", "+ language sampler", {"data": "task"}, {}),
     ("minimal", "+ float32 residual stream", {"f32_residual": True}, {}),
     ("plain", "QK-norm off", {}, {"qk_norm": False}),
