@@ -95,3 +95,22 @@ def test_live_schedules_are_the_stored_noise_configs_and_feed_the_noise_model(tm
         assert "learning rates differ" in str(e)
     else:
         raise AssertionError("different peak learning rates must raise ValueError")
+
+
+def test_batches_drawn_ahead_give_the_same_runs():
+    """draw_ahead trains on the same batches: the curves equal the per-step loop's, also where a
+    segment is shorter than a block (the first evaluation points) or not a multiple of it."""
+    from supercollapse.train.engine import train
+
+    cfg = small_ladder()[0].replace(samples=37 * 16, batch_size=16, n_evals=5)
+    base = train(cfg)
+    for n in (4, 16, 64):
+        ahead = train(cfg, draw_ahead=n)
+        for k in ("train_loss", "test_loss"):
+            np.testing.assert_allclose(ahead.curves[k], base.curves[k], rtol=1e-6, err_msg=k)
+    try:
+        train(cfg, draw_ahead=0)
+    except ValueError as e:
+        assert "draw_ahead" in str(e)
+    else:
+        raise AssertionError("draw_ahead=0 must be refused")

@@ -76,7 +76,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     use_compile_cache(args.compile_cache)
     report = run_sweep(configs, args.out, max_minutes=args.max_minutes,
-                       progress=not args.no_progress, shard=shard)
+                       progress=not args.no_progress, shard=shard, draw_ahead=args.draw_ahead)
     print(report.summary())
     return 0 if report.complete else 3
 
@@ -279,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--compile-cache", metavar="DIR", default=None,
                     help="JAX's persistent compilation cache in DIR, shared by sweep processes "
                          "(default: $SUPERCOLLAPSE_COMPILE_CACHE; neither: off)")
+    sw.add_argument("--draw-ahead", type=int, default=1, metavar="N",
+                    help="draw the training batches N steps at a time (the same batches and "
+                         "curves; pays where sampling is many small rounds, e.g. the language "
+                         "task on a GPU; default 1: each step draws its own)")
     sw.set_defaults(fn=cmd_sweep)
     fh = sub.add_parser("fit-horizon", help="fit c*(P) = kappa P^(1+gamma) from a sweep")
     fh.add_argument("runs", nargs="+", help="results directory of a horizon sweep (constant "

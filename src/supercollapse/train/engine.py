@@ -118,9 +118,9 @@ def layout(n_runs: int, devices: Sequence, batch_size: int,
 
 
 class _Programs:
-    """The two compiled functions for one shape key on one mesh (see :func:`_programs`)."""
+    """The compiled functions for one shape key on one mesh (see :func:`_programs`)."""
 
-    def __init__(self, shape: TrainConfig, mesh: jax.sharding.Mesh):
+    def __init__(self, shape: TrainConfig, mesh: jax.sharding.Mesh, draw_ahead: int = 1):
         task = cached_task(shape)
         self.graphdef = nnx.split(nnx.eval_shape(lambda: build_model(shape, jax.random.key(0))),
                                   nnx.Param)[0]
@@ -148,15 +148,30 @@ class _Programs:
             TRACES["segment"] += 1
             optimizer = chain(spec, shape, hyper)
 
-            def body(t, carry):
+            def train_step(carry, x, y):
                 p, o, loss_sum = carry
-                x, y = sample(jax.random.fold_in(data_key, t))
                 loss, grads = jax.value_and_grad(train_loss_fn)(p, x, y,
                                                                 hyper.get("multipliers"))
                 updates, o = optimizer.update(grads, o, p)
                 return optax.apply_updates(p, updates), o, loss_sum + loss
 
-            p, o, loss_sum = jax.lax.fori_loop(start, stop, body, (p, o, jnp.zeros(())))
+            def drawn_block(b, carry):
+                # steps t0 .. t0 + draw_ahead - 1: their batches in one vectorised call (batch
+                # t from fold_in(data_key, t), as one step at a time), then the steps over them
+                t0 = start + b * draw_ahead
+                xs, ys = jax.vmap(lambda t: sample(jax.random.fold_in(data_key, t)))(
+                    t0 + jnp.arange(draw_ahead))
+                return jax.lax.fori_loop(0, jnp.minimum(draw_ahead, stop - t0),
+                                         lambda i, c: train_step(c, xs[i], ys[i]), carry)
+
+            carry = (p, o, jnp.zeros(()))
+            if draw_ahead == 1:  # one batch per step
+                carry = jax.lax.fori_loop(start, stop, lambda t, c: train_step(
+                    c, *sample(jax.random.fold_in(data_key, t))), carry)
+            else:
+                blocks = (stop - start + draw_ahead - 1) // draw_ahead
+                carry = jax.lax.fori_loop(0, blocks, drawn_block, carry)
+            p, o, loss_sum = carry
             return p, o, loss_sum / jnp.maximum(stop - start, 1)
 
         self.segment = jax.jit(jax.vmap(one_run_segment, in_axes=(0, 0, 0, 0, None, None),
@@ -198,10 +213,10 @@ class _Programs:
 
 
 @functools.lru_cache(maxsize=32)
-def _programs(shape: TrainConfig, mesh: jax.sharding.Mesh) -> _Programs:
+def _programs(shape: TrainConfig, mesh: jax.sharding.Mesh, draw_ahead: int = 1) -> _Programs:
     """Compiled programs, cached by shape key and mesh: a second Trainer of the same shapes
     (any learning rate, schedule, seeds, horizon) reuses them without compiling."""
-    return _Programs(shape, mesh)
+    return _Programs(shape, mesh, draw_ahead)
 
 
 def _stack(trees: list) -> Any:
@@ -219,11 +234,16 @@ class Trainer:
     loss and the gradient-noise traces per run. :func:`train_many` strings them together
     at the evaluation points; benchmarks and notebooks can drive them directly.
 
-    ``devices`` (default: all devices) form the mesh of :func:`layout`.
+    ``devices`` (default: all devices) form the mesh of :func:`layout`. ``draw_ahead``: the
+    training loop draws the batches of that many steps in one vectorised call of the task's
+    sampler before it takes them (the same batches: step ``t``'s is drawn from
+    ``fold_in(data_key, t)`` either way); 1, the default, draws each step's batch in its step.
+    Drawing ahead pays where the sampler is many small sequential rounds (the language task
+    on a GPU), and draws up to ``draw_ahead - 1`` batches too many at a segment's end.
     """
 
     def __init__(self, cfgs: TrainConfig | Sequence[TrainConfig], *, devices=None,
-                 data_parallel: int | None = None):
+                 data_parallel: int | None = None, draw_ahead: int = 1):
         cfgs = [cfgs] if isinstance(cfgs, TrainConfig) else list(cfgs)
         if not cfgs:
             raise ValueError("Trainer: no configs given")
@@ -242,7 +262,9 @@ class Trainer:
         self.devices = list(jax.devices() if devices is None else devices)
         self.mesh = layout(len(self.runs), self.devices, shape.batch_size, data_parallel)
         self.task = cached_task(shape)
-        programs = _programs(shape, self.mesh)
+        if not (isinstance(draw_ahead, int) and draw_ahead >= 1):
+            raise ValueError(f"Trainer: draw_ahead={draw_ahead!r} must be a positive integer")
+        programs = _programs(shape, self.mesh, draw_ahead)
         self._segment, self._evaluate = programs.segment, programs.evaluate
         self._probe = programs.probe
         self.graphdef = programs.graphdef
@@ -371,7 +393,7 @@ def plan_groups(configs: Sequence[TrainConfig]) -> list[list[int]]:
 
 def train_many(configs: Sequence[TrainConfig], *, devices=None, progress: bool = False,
                checkpoint_dir: str | Path | None = None, checkpoint_every: int = 1,
-               data_parallel: int | None = None) -> list[RunResult]:
+               data_parallel: int | None = None, draw_ahead: int = 1) -> list[RunResult]:
     """Train every config (all its seeds) and return one :class:`~supercollapse.results.RunResult` per config.
 
     Configs with the same shapes, steps and evaluation points (:func:`plan_groups`) are
@@ -380,6 +402,7 @@ def train_many(configs: Sequence[TrainConfig], *, devices=None, progress: bool =
 
     ``checkpoint_dir``: save an Orbax checkpoint at every ``checkpoint_every``-th evaluation
     point (one sub-directory per group) and resume from the latest one found there.
+    ``draw_ahead``: see :class:`Trainer` (the same batches, drawn several steps at a time).
     """
     configs = list(configs)
     out: list[RunResult | None] = [None] * len(configs)
@@ -389,7 +412,8 @@ def train_many(configs: Sequence[TrainConfig], *, devices=None, progress: bool =
             ckpt = group_checkpoint_dir(checkpoint_dir, [configs[i] for i in group])
         results = _train_group([configs[i] for i in group], devices=devices,
                                progress=progress, checkpoint_dir=ckpt,
-                               checkpoint_every=checkpoint_every, data_parallel=data_parallel)
+                               checkpoint_every=checkpoint_every, data_parallel=data_parallel,
+                               draw_ahead=draw_ahead)
         for i, r in zip(group, results, strict=True):
             out[i] = r
     return out
@@ -397,7 +421,7 @@ def train_many(configs: Sequence[TrainConfig], *, devices=None, progress: bool =
 
 def train(cfg: TrainConfig, *, devices=None, progress: bool = False,
           checkpoint_dir: str | Path | None = None, checkpoint_every: int = 1,
-          data_parallel: int | None = None) -> RunResult:
+          data_parallel: int | None = None, draw_ahead: int = 1) -> RunResult:
     """Train every seed of ``cfg`` and return the logged curves at the evaluation points.
 
     ``checkpoint_dir``: opt-in mid-run checkpoints (see :func:`train_many`); the caller
@@ -405,15 +429,16 @@ def train(cfg: TrainConfig, *, devices=None, progress: bool = False,
     """
     return _train_group([cfg], devices=devices, progress=progress,
                         checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
-                        data_parallel=data_parallel)[0]
+                        data_parallel=data_parallel, draw_ahead=draw_ahead)[0]
 
 
 def _train_group(cfgs: list[TrainConfig], *, devices, progress: bool, checkpoint_dir,
-                 checkpoint_every: int, data_parallel: int | None) -> list[RunResult]:
+                 checkpoint_every: int, data_parallel: int | None,
+                 draw_ahead: int = 1) -> list[RunResult]:
     if not (isinstance(checkpoint_every, int) and checkpoint_every >= 1):
         raise ValueError(f"checkpoint_every={checkpoint_every!r} must be a positive integer")
     t_start = time.time()
-    trainer = Trainer(cfgs, devices=devices, data_parallel=data_parallel)
+    trainer = Trainer(cfgs, devices=devices, data_parallel=data_parallel, draw_ahead=draw_ahead)
     total = trainer.total_steps
     steps = eval_steps(total, cfgs[0].n_evals)
     n_runs, n_evals = len(trainer.runs), len(steps)

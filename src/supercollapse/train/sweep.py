@@ -173,7 +173,7 @@ def plan(configs: Sequence[TrainConfig], shard: tuple[int, int] | None = None,
 def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
               max_minutes: float | None = None, progress: bool = True,
               checkpoint_min_steps: int = 20_000, checkpoint_every: int = 10,
-              shard: tuple[int, int] | None = None) -> SweepReport:
+              shard: tuple[int, int] | None = None, draw_ahead: int = 1) -> SweepReport:
     """Train every config not yet in ``out_dir``; stop starting new groups after ``max_minutes``.
 
     All configs are validated before any compute. A finished file that cannot be read raises
@@ -181,6 +181,8 @@ def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
     ``checkpoint_min_steps`` steps checkpoint at every ``checkpoint_every``-th evaluation.
     ``shard=(i, n)`` trains only shard ``i`` of ``n`` (:func:`shard_configs`): run ``n``
     processes, one per GPU (``CUDA_VISIBLE_DEVICES=i``), into the same ``out_dir``.
+    ``draw_ahead``: batches drawn that many steps at a time (the same curves;
+    :class:`~.engine.Trainer`).
     """
     _check(configs)
     if shard is not None:
@@ -206,7 +208,7 @@ def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
             break
         ckpt = out_dir / CHECKPOINTS if total_steps(group[0]) >= checkpoint_min_steps else None
         results = train_many(group, progress=progress, checkpoint_dir=ckpt,
-                             checkpoint_every=checkpoint_every)
+                             checkpoint_every=checkpoint_every, draw_ahead=draw_ahead)
         if jax.process_index() == 0:  # under jax.distributed, one process writes
             for result in results:
                 save_run(result, run_path(out_dir, result.config))
