@@ -172,10 +172,12 @@ def _scan_loop(step: Callable, n_steps: int) -> Callable:
     return run
 
 
-def _scan_loop_ahead(loss_fn: Callable, sample: Callable, key, opt, n_steps: int) -> Callable:
+def _scan_loop_ahead(loss_fn: Callable, sample_many: Callable, key, opt,
+                     n_steps: int) -> Callable:
     """As ``_scan_loop(_adam_step(...))``, but the call's ``n_steps`` batches are drawn first, in
-    one vectorised call (batch ``t`` still from ``fold_in(key, t)``: the same tokens), and the
-    scan runs over them: the sampler's many small sequential rounds are paid once per call."""
+    one call of ``sample_many(keys)`` (batch ``t`` still from ``fold_in(key, t)``: the same
+    tokens), and the scan runs over them: the sampler's sequential rounds are paid once per
+    call (the engine's ``draw_ahead``)."""
     def step(carry, xy):
         p, o, t = carry
         loss, g = jax.value_and_grad(loss_fn)(p, *xy)
@@ -185,7 +187,7 @@ def _scan_loop_ahead(loss_fn: Callable, sample: Callable, key, opt, n_steps: int
     @jax.jit
     def run(state):
         ts = state[2] + jnp.arange(n_steps)
-        batches = jax.vmap(lambda t: sample(jax.random.fold_in(key, t)))(ts)
+        batches = sample_many(jax.vmap(lambda t: jax.random.fold_in(key, t))(ts))
         return jax.lax.scan(step, state, batches)
 
     return run
@@ -261,7 +263,8 @@ def plain_loop(cfg: TrainConfig, n_steps: int, *, mup: bool = True, data: str = 
         return jnp.mean(task.training_loss(nnx.merge(graphdef, p)(x), y))
 
     state = (params, opt.init(params), jnp.zeros((), jnp.int32))
-    run = _scan_loop_ahead(loss_fn, sample, key, opt, n_steps) if data == "ahead" else \
+    run = _scan_loop_ahead(loss_fn, lambda ks: task.train_batches(ks, cfg.batch_size), key,
+                           opt, n_steps) if data == "ahead" else \
         _scan_loop(_adam_step(loss_fn, sample, key, opt), n_steps)
     return run, state, task, graphdef
 
@@ -337,7 +340,7 @@ def peak_flops() -> float | None:
 # "minimal": the minimal loop with one of the package's features on.
 ATTRIBUTION = (
     ("plain", "random tokens (no language sampler)", {"data": "random"}, {}),
-    ("plain", "batches drawn ahead (one sampler call per timed call)", {"data": "ahead"}, {}),
+    ("plain", "batches drawn ahead by the walk (one sampler call per timed call)", {"data": "ahead"}, {}),
     ("minimal", "+ language sampler", {"data": "task"}, {}),
     ("minimal", "+ float32 residual stream", {"f32_residual": True}, {}),
     ("plain", "QK-norm off", {}, {"qk_norm": False}),

@@ -192,3 +192,23 @@ def test_registry_and_config_validation():
         cfg.replace(zipf_exponent=0.0).validate()
     with pytest.raises(ValueError, match="branching"):
         ZipfRulesLanguage(vocab_size=4, branching=5)
+
+
+@pytest.mark.parametrize("shape", SHAPES[1:5], ids=lambda s: "V{}-T{}-K{}-b{}".format(*s))
+def test_walk_and_many_batches_draw_the_same_tokens(shape):
+    """method="walk" draws the scan's tokens; train_batches(keys) stacks train_batch(key) for
+    every key (the engine's draw_ahead), bit for bit, jitted."""
+    vocab, seq_len, n_rules, branching = shape
+    lang = ZipfRulesLanguage(vocab_size=vocab, seq_len=seq_len, n_rules=n_rules,
+                             branching=branching, n_test=4)
+    key = jax.random.key(3)
+    np.testing.assert_array_equal(lang.sample(key, 9, method="walk"), lang.sample(key, 9))
+    keys = jax.random.split(key, 5)
+    xs, ys = jax.jit(lang.train_batches, static_argnums=1)(keys, 6)
+    assert xs.shape == ys.shape == (5, 6, seq_len)
+    for i in range(5):
+        x, y = lang.train_batch(keys[i], 6)
+        np.testing.assert_array_equal(xs[i], x)
+        np.testing.assert_array_equal(ys[i], y)
+    with pytest.raises(ValueError, match="method"):
+        lang.sample(key, 2, method="gibbs")

@@ -15,7 +15,10 @@ class Task(Protocol):
     ``(seq,)`` for next-token targets). ``tokens_per_sample`` counts the tokens one example
     trains on (1 for the Fourier task, the sequence length for a language task): compute is
     ``6 P tokens``. :meth:`loss` returns one loss per example (shape ``(batch,)``) or per
-    token (``(batch, seq)``); the engine averages all of them.
+    token (``(batch, seq)``); the engine averages all of them. Optional: ``train_batches(keys,
+    batch_size)``, the batches of ``train_batch(k, batch_size)`` for every key, stacked, drawn
+    in a way that suits many at once (the engine's ``draw_ahead``; without it the engine
+    vmaps ``train_batch``).
     """
 
     input_shape: tuple[int, ...]

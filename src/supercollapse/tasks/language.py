@@ -123,8 +123,8 @@ class ZipfRulesLanguage(NextTokenTask):
     # --- sampling ------------------------------------------------------------------------
     table_budget: int = 2**23  # entries of the (T, n, V) transition tables built at once
 
-    def sample(self, key: jax.Array, n: int, *,
-               return_rules: bool = False) -> jax.Array | tuple[jax.Array, jax.Array]:
+    def sample(self, key: jax.Array, n: int, *, return_rules: bool = False,
+               method: str = "scan") -> jax.Array | tuple[jax.Array, jax.Array]:
         r"""``n`` sequences of ``seq_len + 1`` tokens, int32 ``(n, T+1)`` (and their rules).
 
         Each step is a Gumbel-max draw: under rule :math:`k`, token :math:`a` moves at step
@@ -134,23 +134,41 @@ class ZipfRulesLanguage(NextTokenTask):
 
         .. math:: s_{t+1} = (f_t \circ f_{t-1} \circ \dots \circ f_0)(s_0).
 
-        An associative scan composes the maps in :math:`\log_2 T` sequential steps instead of
-        walking the :math:`T` positions one by one (the same tokens, a shorter chain of device
-        operations). The sequences are processed in chunks of at most ``table_budget``
-        table entries, so memory stays bounded for large ``n``.
+        ``method="scan"`` (the default): an associative scan composes the maps in
+        :math:`\log_2 T` sequential steps instead of walking the :math:`T` positions one by one
+        (a shorter chain of device operations, :math:`V` times the work), in chunks of at most
+        ``table_budget`` table entries so that memory stays bounded for large ``n``.
+        ``method="walk"``: the :math:`T` positions one after another, every sequence at once.
+        Both draw the same tokens, bit for bit; which is faster depends on the device and on
+        ``n`` (on an H100 the scan is 3-8x faster for one batch, the walk for many batches at
+        once: ``benchmarks/README.md``, section 9).
         """
         k_rule, k_first, k_next = jax.random.split(key, 3)
         rules = jax.random.categorical(k_rule, self._rule_logits, shape=(n,))
         first = jax.random.randint(k_first, (n,), 0, self.vocab_size)
         gumbel = jax.random.gumbel(k_next, (self.seq_len, n, self.branching))
-        per_chunk = max(1, self.table_budget // (self.seq_len * self.vocab_size))
-        rest = jax.lax.map(self._walk, (rules, first, jnp.swapaxes(gumbel, 0, 1)),
-                           batch_size=max(1, min(n, per_chunk)))
+        if method == "walk":
+            rest = self._walk(rules, first, gumbel)
+        elif method == "scan":
+            per_chunk = max(1, self.table_budget // (self.seq_len * self.vocab_size))
+            rest = jax.lax.map(self._compose, (rules, first, jnp.swapaxes(gumbel, 0, 1)),
+                               batch_size=max(1, min(n, per_chunk)))
+        else:
+            raise ValueError(f"ZipfRulesLanguage.sample: method={method!r} is 'scan' or 'walk'")
         seqs = jnp.concatenate([first[:, None], rest], axis=1).astype(jnp.int32)
         return (seqs, rules) if return_rules else seqs
 
-    def _walk(self, rule_first_noise: tuple[jax.Array, jax.Array, jax.Array]) -> jax.Array:
-        """Tokens :math:`s_1..s_T` of one sequence from its rule, first token, noise ``(T, b)``."""
+    def _walk(self, rules: jax.Array, first: jax.Array, gumbel: jax.Array) -> jax.Array:
+        """Tokens :math:`s_1..s_T` ``(n, T)``, one position after another (a ``lax.scan``)."""
+        def step(tok, g):  # the Gumbel-max draw of every sequence's next token
+            nxt = self.successors[rules, tok, jnp.argmax(self._log_probs[rules, tok] + g, -1)]
+            return nxt, nxt
+
+        return jax.lax.scan(step, first, gumbel)[1].T
+
+    def _compose(self, rule_first_noise: tuple[jax.Array, jax.Array, jax.Array]) -> jax.Array:
+        """Tokens :math:`s_1..s_T` of one sequence from its rule, first token, noise ``(T, b)``,
+        by the associative scan of its maps."""
         rule, first, g = rule_first_noise
         j = jnp.argmax(self._log_probs[rule] + g[:, None, :], axis=-1)  # (T, V): branch taken
         f = self.successors[rule, jnp.arange(self.vocab_size), j]  # (T, V): the maps f_t
@@ -161,6 +179,14 @@ class ZipfRulesLanguage(NextTokenTask):
     def train_batch(self, key: jax.Array, batch_size: int) -> tuple[jax.Array, jax.Array]:
         seqs = self.sample(key, batch_size)
         return seqs[:, :-1], seqs[:, 1:]
+
+    def train_batches(self, keys: jax.Array, batch_size: int) -> tuple[jax.Array, jax.Array]:
+        """The batches of several steps at once, ``(x, y)`` of shape ``(len(keys), batch, T)``:
+        ``train_batch(keys[i], batch_size)`` for every ``i``, the same tokens, drawn by the walk
+        (many sequences per position: on a GPU the walk's ``T`` rounds cost about the same for
+        64 steps' batches as for one, where the scan's work grows with them)."""
+        seqs = jax.vmap(lambda k: self.sample(k, batch_size, method="walk"))(keys)
+        return seqs[..., :-1], seqs[..., 1:]
 
     def test_set(self) -> tuple[jax.Array, jax.Array]:
         return self._test

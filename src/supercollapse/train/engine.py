@@ -144,6 +144,16 @@ class _Programs:
             return (jax.lax.with_sharding_constraint(x, batch_sharding),
                     jax.lax.with_sharding_constraint(y, batch_sharding))
 
+        # the batches of several steps at once (draw_ahead): the task's own way if it has one
+        many = getattr(task, "train_batches", None) or (
+            lambda keys, n: jax.vmap(lambda k: task.train_batch(k, n))(keys))
+        blocks_sharding = NamedSharding(mesh, P(None, "data"))
+
+        def sample_many(keys):
+            x, y = many(keys, shape.batch_size)
+            return (jax.lax.with_sharding_constraint(x, blocks_sharding),
+                    jax.lax.with_sharding_constraint(y, blocks_sharding))
+
         def one_run_segment(p, o, data_key, hyper, start, stop):
             TRACES["segment"] += 1
             optimizer = chain(spec, shape, hyper)
@@ -159,8 +169,8 @@ class _Programs:
                 # steps t0 .. t0 + draw_ahead - 1: their batches in one vectorised call (batch
                 # t from fold_in(data_key, t), as one step at a time), then the steps over them
                 t0 = start + b * draw_ahead
-                xs, ys = jax.vmap(lambda t: sample(jax.random.fold_in(data_key, t)))(
-                    t0 + jnp.arange(draw_ahead))
+                xs, ys = sample_many(jax.vmap(lambda t: jax.random.fold_in(data_key, t))(
+                    t0 + jnp.arange(draw_ahead)))
                 return jax.lax.fori_loop(0, jnp.minimum(draw_ahead, stop - t0),
                                          lambda i, c: train_step(c, xs[i], ys[i]), carry)
 
