@@ -344,6 +344,7 @@ ATTRIBUTION = (
     ("minimal", "+ language sampler", {"data": "task"}, {}),
     ("minimal", "+ float32 residual stream", {"f32_residual": True}, {}),
     ("plain", "QK-norm off", {}, {"qk_norm": False}),
+    ("plain", "residual stream in the compute dtype", {}, {"residual_dtype": "compute"}),
     ("minimal", "+ QK-norm", {"qk_norm": True}, {}),
     ("plain", "µP multipliers off", {"mup": False}, {}),
     ("minimal", "+ µP multipliers", {"mup": True}, {}),

@@ -108,9 +108,9 @@ def test_mup_fan_ins_of_every_parameter():
 def test_bf16_compute_keeps_float32_parameters_and_matches_float32_training():
     lang = ZipfRulesLanguage(vocab_size=V, seq_len=T, n_rules=8, branching=2, n_test=8)
 
-    def train(dtype: str) -> np.ndarray:
+    def train(dtype: str, residual: str = "float32") -> np.ndarray:
         model = Transformer(V, T, 32, depth=2, head_dim=8, compute_dtype=dtype,
-                            rngs=nnx.Rngs(0))
+                            residual_dtype=residual, rngs=nnx.Rngs(0))
         graphdef, params = nnx.split(model, nnx.Param)
         assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(params))
         opt = optax.adam(3e-3, b1=0.9, b2=0.95)
@@ -130,6 +130,23 @@ def test_bf16_compute_keeps_float32_parameters_and_matches_float32_training():
     f32, bf16 = train("float32"), train("bfloat16")
     assert f32[-1] < f32[0] - 0.3  # it learns
     np.testing.assert_allclose(bf16, f32, rtol=2e-2)
+    # a bf16 residual stream too: still the same training to bf16's precision
+    np.testing.assert_allclose(train("bfloat16", "compute"), f32, rtol=3e-2)
+    np.testing.assert_array_equal(train("float32", "compute"), f32)  # float32: the same model
+
+
+def test_residual_dtype_sets_the_stream_and_nothing_else():
+    """residual_dtype="compute" carries the residual stream in the compute dtype (bf16 here);
+    parameters and logits stay float32; the default is the float32 stream."""
+    x = jnp.zeros((2, T), jnp.int32)
+    for residual, stream in (("float32", jnp.float32), ("compute", jnp.bfloat16)):
+        model = randomised(Transformer(V, T, 16, depth=1, head_dim=8, compute_dtype="bfloat16",
+                                       residual_dtype=residual, rngs=nnx.Rngs(0)))
+        assert model._embed(x).dtype == stream
+        assert model.blocks[0](model._embed(x)).dtype == stream
+        assert model(x).dtype == jnp.float32
+    with pytest.raises(ValueError, match="residual_dtype"):
+        Transformer(V, T, 16, depth=1, head_dim=8, residual_dtype="bfloat16", rngs=nnx.Rngs(0))
 
 
 def test_config_validation_of_transformer_fields():
@@ -142,6 +159,10 @@ def test_config_validation_of_transformer_fields():
         cfg.replace(base_width=12).validate()
     with pytest.raises(ConfigError, match="compute_dtype"):
         cfg.replace(compute_dtype="float16").validate()
+    with pytest.raises(ConfigError, match="residual_dtype"):
+        cfg.replace(residual_dtype="bfloat16").validate()
+    assert cfg.replace(residual_dtype="compute").run_id() != cfg.run_id()
+    assert cfg.replace(residual_dtype="float32").run_id() == cfg.run_id()  # old ids stay
     with pytest.raises(ConfigError, match="z_loss"):
         cfg.replace(z_loss=-1.0).validate()
     with pytest.raises(ValueError, match="exceeds seq_len"):

@@ -83,6 +83,7 @@ class TrainConfig:
     qk_norm: bool = True  # RMSNorm of queries and keys, with a learned gain
     z_loss: float = 0.0  # coefficient of the z-loss (logsumexp^2) in the training loss
     compute_dtype: str = "float32"  # "float32" | "bfloat16" (parameters stay float32)
+    residual_dtype: str = "float32"  # the residual stream: "float32" or "compute" (its dtype)
     n_rules: int = 1024  # language: number of hidden rules
     rule_branching: int = 4  # language: successors of a token under one rule
     zipf_exponent: float = 1.5  # language: rule k is used with probability ~ k^-exponent
@@ -208,6 +209,8 @@ class TrainConfig:
         need(real(self.z_loss) and self.z_loss >= 0, "z_loss", "must be a non-negative number")
         need(self.compute_dtype in COMPUTE_DTYPES, "compute_dtype",
              f"choose one of {COMPUTE_DTYPES}")
+        need(self.residual_dtype in ("float32", "compute"), "residual_dtype",
+             "'float32' (the residual stream adds in float32) or 'compute' (in compute_dtype)")
         need(real(self.zipf_exponent) and self.zipf_exponent > 0, "zipf_exponent",
              "must be positive")
         need(self.rule_branching <= self.vocab_size, "rule_branching",
