@@ -42,9 +42,11 @@ FOUR_DEVICES = textwrap.dedent("""
     cfg = experiments.horizon_fit("lm-quick")[1].replace(samples=32 * 20, seeds=(0, 1), n_evals=3,
                                                           n_test=64, eval_batch_size=64)
     one, four = train(cfg, devices=jax.devices()[:1]), train(cfg)
+    ahead = train(cfg, draw_ahead=8)  # blocks of batches sharded over the data axis too
     assert four.meta["program"]["mesh"] == {"runs": 2, "data": 2}, four.meta["program"]
     for k in ("train_loss", "test_loss"):
         np.testing.assert_allclose(four.curves[k], one.curves[k], rtol=1e-4, err_msg=k)
+        np.testing.assert_allclose(ahead.curves[k], one.curves[k], rtol=1e-4, err_msg=k)
     print("OK")
 """)
 
