@@ -3,9 +3,10 @@
     python benchmarks/bench_sampler.py --out benchmarks/results/sampler_cpu.json   # < 2 min on CPU
 
 :meth:`supercollapse.tasks.language.ZipfRulesLanguage.sample` composes the per-position maps of
-the vocabulary with an associative scan (``log2 T`` sequential steps); the reference
-(``sequential_sample`` of ``tests/test_language.py``) walks the ``T`` positions one by one in
-a ``lax.scan``. Both draw the same tokens (checked here too). At the shapes of the ``lm-quick``,
+the vocabulary with an associative scan (``log2 T`` sequential steps, ``method="scan"``, the
+default); ``method="walk"`` walks the ``T`` positions one by one in a ``lax.scan`` (the sampler
+before the scan, and what ``train_batches`` uses to draw many steps' batches at once). Both
+draw the same tokens (checked here too). At the shapes of the ``lm-quick``,
 ``lm-full`` and ``lm-large`` scales (``train/experiments.py``), each jitted: one batch, a batch
 vmapped over 16 keys (16 runs of a sweep), ``BLOCK`` steps' batches drawn at once (one call
 for ``BLOCK`` training steps: does drawing ahead amortise the walk's many small rounds?) and, for
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -27,9 +27,6 @@ import jax
 from supercollapse.provenance import provenance
 from supercollapse.tasks.language import ZipfRulesLanguage
 from supercollapse.train.experiments import SCALES
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_language import sequential_sample  # noqa: E402  (the reference lives in the tests)
 
 SCALE_NAMES = ("lm-quick", "lm-full", "lm-large")
 N_KEYS = 16
@@ -53,13 +50,13 @@ def seconds_per_call(fn, arg, repeats: int, target_s: float) -> float:
 
 
 def jitted_samplers(lang: ZipfRulesLanguage, n: int, *, vmapped: bool):
-    """The package's sampler and the sequential reference: ``key -> (n, T+1)`` tokens, jitted
+    """The scan and the walk (``method="walk"``): ``key -> (n, T+1)`` tokens, jitted
     (``vmapped``: keys ``(16,)`` -> ``(16, n, T+1)``)."""
     def new(k):
         return lang.sample(k, n)
 
     def ref(k):
-        return sequential_sample(lang, k, n)[0]
+        return lang.sample(k, n, method="walk")
 
     wrap = (lambda f: jax.jit(jax.vmap(f))) if vmapped else jax.jit
     return wrap(new), wrap(ref)
