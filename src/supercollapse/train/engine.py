@@ -4,7 +4,8 @@ A *run* is one (config, seed). Runs whose configs share a shape key
 (:meth:`~supercollapse.train.config.TrainConfig.shape_key`) are trained by one cached program,
 ``jax.vmap``-ed over runs, with learning rates, schedules and µP settings as traced inputs
 (:func:`supercollapse.optim.optimizers.hyperparameters`); the steps between evaluations run in
-one ``lax.fori_loop``; the devices form a mesh ``(runs, data)`` (:func:`layout`). Logged at each
+one ``lax.fori_loop``, each drawing its batch, or ``draw_ahead`` steps' batches at a time
+(:class:`Trainer`); the devices form a mesh ``(runs, data)`` (:func:`layout`). Logged at each
 evaluation point (:func:`train_many`): step, samples, compute (6 P tokens), learning rate, tau,
 train and test loss, and optionally the gradient-noise traces (:mod:`.noise_traces`) and the
 model's instability diagnostics (``instability_traces``: the transformer's max attention logit
