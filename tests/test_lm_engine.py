@@ -108,6 +108,7 @@ def test_batches_drawn_ahead_give_the_same_runs():
     base = train(cfg)
     for n in (4, 16, 64):
         ahead = train(cfg, draw_ahead=n)
+        assert ahead.meta["program"]["draw_ahead"] == n and "draw_ahead" not in base.meta["program"]
         for k in ("train_loss", "test_loss"):
             np.testing.assert_allclose(ahead.curves[k], base.curves[k], rtol=1e-6, err_msg=k)
     try:

@@ -515,7 +515,9 @@ def _train_group(cfgs: list[TrainConfig], *, devices, progress: bool, checkpoint
                 "wall_seconds": wall * len(c.seeds) / n_runs,
                 "steps_trained": int(done.max()),
                 "program": {"runs": n_runs, "run_ids": [g.run_id() for g in cfgs],
-                            "wall_seconds": wall, "mesh": dict(trainer.mesh.shape)}}
+                            "wall_seconds": wall, "mesh": dict(trainer.mesh.shape),
+                            # only where it is on: the program drew its batches ahead
+                            **({"draw_ahead": draw_ahead} if draw_ahead > 1 else {})}}
         if resumed_from is not None:
             meta["resumed_from_step"] = resumed_from
         results.append(RunResult(c, trainer.n_params, total, curves, diverged[rows].copy(),
