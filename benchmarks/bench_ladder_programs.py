@@ -35,9 +35,9 @@ cache (``SUPERCOLLAPSE_COMPILE_CACHE``, what ``sweep --compile-cache`` sets: pro
 compile in over a second): the second process's compile times are those a sweep would see
 with the cache across processes. ``--draw-ahead W...`` measures those widths (16 runs) once
 more with the engine drawing ``--ahead-steps`` steps' batches in one sampler call
-(``Trainer(draw_ahead=...)``, ``sweep --draw-ahead``: the same batches). ``--budget`` starts no process after that many
-seconds and bounds each one (and each by ``--process-limit``, 150 s: a compilation that
-stalls, as XLA's 64-run MLP program once did for minutes, costs only the runs not yet measured,
+(``Trainer(draw_ahead=...)``, ``sweep --draw-ahead``: the same batches). ``--budget`` starts
+no process after that many seconds and bounds each one (and each by ``--process-limit``,
+150 s: a compilation that stalls, as XLA's 64-run MLP program once did for minutes, costs only the runs not yet measured,
 the field ``last_started`` names its program); the JSON is rewritten after every process, so a
 run stopped by a time limit keeps what it finished. Processes run in order of what decides most: the first
 two widths of ``--widths``, the draw-ahead widths, the cache check, the nondeterministic

@@ -10,8 +10,9 @@ draw the same tokens (checked here too). At the shapes of the ``lm-quick``,
 ``lm-full`` and ``lm-large`` scales (``train/experiments.py``), each jitted: one batch, a batch
 vmapped over 16 keys (16 runs of a sweep), ``BLOCK`` steps' batches drawn at once (one call
 for ``BLOCK`` training steps: does drawing ahead amortise the walk's many small rounds?) and, for
-the first two scales, the test set (drawn once). Every time is the median of ``--repeats`` timed samples after a compile call; the ratio
-is sequential time / associative time (above 1: the package's sampler is faster).
+the first two scales, the test set (drawn once). Every time is the median of ``--repeats`` timed
+samples after a compile call; the ratio is walk time / scan time (above 1: the scan, the
+package's default, is faster).
 """
 
 from __future__ import annotations

@@ -28,8 +28,9 @@ Adam state):
    from both ends. The package's plain loop with one extra switched off at a time (QK-norm,
    the µP per-layer multipliers, the on-device sampling of the language replaced by uniform
    random tokens, all three at once; float32 compute for comparison; the z-loss only where the
-   scale turns it on; and the same tokens drawn ahead, a timed call's batches in one vectorised
-   sampler call before its steps, the engine change the sampler's cost would call for), and the minimal loop with one of the package's features switched on at
+   scale turns it on; the same tokens drawn ahead, a timed call's batches in one vectorised
+   sampler call before its steps, as the engine's ``draw_ahead`` does; the residual stream in
+   the compute dtype), and the minimal loop with one of the package's features switched on at
    a time (QK-norm, a float32 residual stream (the package's precision: norms, residual adds
    and logits in float32), the µP multipliers, the language sampler, all of them). Every row
    gives tokens/s and its ratio to its end's reference (plain or minimal) of the same run.
@@ -151,15 +152,25 @@ def _sampler(cfg: TrainConfig, data: str) -> Callable:
     raise ValueError(f"data={data!r}: 'random' or 'task'")
 
 
+def _adam_update(loss_fn: Callable, opt) -> Callable:
+    """One optimiser step on a given batch, for ``lax.scan``: ``(carry, (x, y))`` with carry
+    ``(params, opt_state, t)``; returns the step's loss."""
+    def update(carry, xy):
+        p, o, t = carry
+        loss, g = jax.value_and_grad(loss_fn)(p, *xy)
+        updates, o = opt.update(g, o, p)
+        return (optax.apply_updates(p, updates), o, t + 1), loss
+
+    return update
+
+
 def _adam_step(loss_fn: Callable, sample: Callable, key, opt) -> Callable:
     """One training step for ``lax.scan``: carry ``(params, opt_state, t)``, batch ``t`` drawn
     from ``fold_in(key, t)``; returns the step's loss."""
+    update = _adam_update(loss_fn, opt)
+
     def step(carry, _):
-        p, o, t = carry
-        x, y = sample(jax.random.fold_in(key, t))
-        loss, g = jax.value_and_grad(loss_fn)(p, x, y)
-        updates, o = opt.update(g, o, p)
-        return (optax.apply_updates(p, updates), o, t + 1), loss
+        return update(carry, sample(jax.random.fold_in(key, carry[2])))
 
     return step
 
@@ -178,17 +189,11 @@ def _scan_loop_ahead(loss_fn: Callable, sample_many: Callable, key, opt,
     one call of ``sample_many(keys)`` (batch ``t`` still from ``fold_in(key, t)``: the same
     tokens), and the scan runs over them: the sampler's sequential rounds are paid once per
     call (the engine's ``draw_ahead``)."""
-    def step(carry, xy):
-        p, o, t = carry
-        loss, g = jax.value_and_grad(loss_fn)(p, *xy)
-        updates, o = opt.update(g, o, p)
-        return (optax.apply_updates(p, updates), o, t + 1), loss
-
     @jax.jit
     def run(state):
         ts = state[2] + jnp.arange(n_steps)
         batches = sample_many(jax.vmap(lambda t: jax.random.fold_in(key, t))(ts))
-        return jax.lax.scan(step, state, batches)
+        return jax.lax.scan(_adam_update(loss_fn, opt), state, batches)
 
     return run
 
@@ -255,17 +260,19 @@ def plain_loop(cfg: TrainConfig, n_steps: int, *, mup: bool = True, data: str = 
             lambda p: optax.EmptyState(),
             lambda u, s, p=None: (jax.tree.map(jnp.multiply, u, mults), s)))
     opt = optax.chain(*parts)
-    sample = (lambda k: task.train_batch(k, cfg.batch_size)) if data in ("task", "ahead") \
-        else _sampler(cfg, data)
     key = jax.random.key(cfg.train_seed)
 
     def loss_fn(p, x, y):
         return jnp.mean(task.training_loss(nnx.merge(graphdef, p)(x), y))
 
     state = (params, opt.init(params), jnp.zeros((), jnp.int32))
-    run = _scan_loop_ahead(loss_fn, lambda ks: task.train_batches(ks, cfg.batch_size), key,
-                           opt, n_steps) if data == "ahead" else \
-        _scan_loop(_adam_step(loss_fn, sample, key, opt), n_steps)
+    if data == "ahead":
+        run = _scan_loop_ahead(loss_fn, lambda ks: task.train_batches(ks, cfg.batch_size), key,
+                               opt, n_steps)
+    else:
+        sample = (lambda k: task.train_batch(k, cfg.batch_size)) if data == "task" \
+            else _sampler(cfg, data)
+        run = _scan_loop(_adam_step(loss_fn, sample, key, opt), n_steps)
     return run, state, task, graphdef
 
 
@@ -340,7 +347,8 @@ def peak_flops() -> float | None:
 # "minimal": the minimal loop with one of the package's features on.
 ATTRIBUTION = (
     ("plain", "random tokens (no language sampler)", {"data": "random"}, {}),
-    ("plain", "batches drawn ahead by the walk (one sampler call per timed call)", {"data": "ahead"}, {}),
+    ("plain", "batches drawn ahead by the walk (one sampler call per timed call)",
+     {"data": "ahead"}, {}),
     ("minimal", "+ language sampler", {"data": "task"}, {}),
     ("minimal", "+ float32 residual stream", {"f32_residual": True}, {}),
     ("plain", "QK-norm off", {}, {"qk_norm": False}),
