@@ -35,13 +35,17 @@ cache (``SUPERCOLLAPSE_COMPILE_CACHE``, what ``sweep --compile-cache`` sets: pro
 compile in over a second): the second process's compile times are those a sweep would see
 with the cache across processes. ``--draw-ahead W...`` measures those widths (16 runs) once
 more with the engine drawing ``--ahead-steps`` steps' batches in one sampler call
-(``Trainer(draw_ahead=...)``, ``sweep --draw-ahead``: the same batches). ``--budget`` starts
+(``Trainer(draw_ahead=...)``, ``sweep --draw-ahead``: the same batches). ``--one-hot W...``
+measures those widths (16 runs, deterministic reductions) with ``lookup="one_hot"`` (embedding
+rows and target logits picked by one-hot products: no scatter-add in the gradient, which
+deterministic reductions serialise), once as it is and once with the batches drawn ahead too
+(the candidate recipe of the sweeps). ``--budget`` starts
 no process after that many seconds and bounds each one (and each by ``--process-limit``,
 150 s: a compilation that stalls, as XLA's 64-run MLP program once did for minutes, costs only the runs not yet measured,
 the field ``last_started`` names its program); the JSON is rewritten after every process, so a
 run stopped by a time limit keeps what it finished. Processes run in order of what decides most: the first
-two widths of ``--widths``, the draw-ahead widths, the cache check, the nondeterministic
-widths, the other widths.
+two widths of ``--widths``, the one-hot widths, the draw-ahead widths, the cache check, the
+nondeterministic widths, the other widths.
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ def _median_time(fn, repeats: int) -> float:
 
 
 def measure(scale: str, law_path: str, width: int, n_runs: int, steps: int,
-            repeats: int, draw_ahead: int = 1) -> dict:
+            repeats: int, draw_ahead: int = 1, lookup: str = "gather") -> dict:
     """One width and number of runs per program (in this process): see the module docstring."""
     import jax
     import numpy as np
@@ -84,7 +88,7 @@ def measure(scale: str, law_path: str, width: int, n_runs: int, steps: int,
 
     law = Law.load(ROOT / law_path)
     cfg = _base(scale, width=width, samples=None, schedule="constant",
-                seeds=tuple(range(n_runs)), **law.fields())
+                seeds=tuple(range(n_runs)), **law.fields()).replace(lookup=lookup)
     t0 = time.perf_counter()
     trainer = Trainer(cfg, devices=jax.devices()[:1], draw_ahead=draw_ahead)
     jax.block_until_ready(trainer.params)
@@ -115,7 +119,8 @@ def measure(scale: str, law_path: str, width: int, n_runs: int, steps: int,
     program = (setup + compile_seg + compile_eval + total * step_s + segments * overhead
                + len(points) * ev)
     tokens = n_runs * cfg.batch_size * cfg.seq_len
-    return {"width": width, "runs": n_runs, "draw_ahead": draw_ahead, "n_params": trainer.n_params,
+    return {"width": width, "runs": n_runs, "draw_ahead": draw_ahead, "lookup": lookup,
+            "n_params": trainer.n_params,
             "horizon_steps": total, "evaluations": len(points), "segments": segments,
             "setup_s": setup, "compile_segment_s": compile_seg, "compile_eval_s": compile_eval,
             "step_s": step_s, "tokens_per_s": tokens / step_s, "call_overhead_s": overhead,
@@ -170,7 +175,7 @@ def child(args: argparse.Namespace) -> None:
     for n in args.runs:
         print(json.dumps({"starting": n}), flush=True)
         print(json.dumps(measure(args.scale, args.law, args.child, n, args.steps,
-                                 args.repeats, args.ahead)), flush=True)
+                                 args.repeats, args.ahead, args.lookup)), flush=True)
     if args.data_only:
         for n in args.runs:
             print(json.dumps({"data_only": data_only(args.scale, n, args.steps,
@@ -178,7 +183,8 @@ def child(args: argparse.Namespace) -> None:
 
 
 def spawn(args: argparse.Namespace, width: int, runs: list[int], *, deterministic: bool,
-          data: bool, timeout: float, env: dict | None = None, ahead: int = 1) -> dict:
+          data: bool, timeout: float, env: dict | None = None, ahead: int = 1,
+          lookup: str = "gather") -> dict:
     """Run :func:`child` in a fresh process; collect its lines (also those printed before a
     timeout)."""
     e = dict(os.environ, **(env or {}))
@@ -188,9 +194,10 @@ def spawn(args: argparse.Namespace, width: int, runs: list[int], *, deterministi
     flags = e.get("XLA_FLAGS", "").replace(DETERMINISTIC, "").strip()
     e["XLA_FLAGS"] = f"{flags} {DETERMINISTIC}".strip() if deterministic else flags
     e["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), e.get("PYTHONPATH")) if p)
-    cmd = [sys.executable, __file__, "--child", str(width), "--scale", args.scale,
+    cmd = ([sys.executable, __file__, "--child", str(width), "--scale", args.scale,
            "--law", args.law, "--steps", str(args.steps), "--repeats", str(args.repeats),
-           "--runs", *map(str, runs), "--ahead", str(ahead)] + (["--data-only"] if data else [])
+           "--runs", *map(str, runs), "--ahead", str(ahead), "--lookup", lookup]
+           + (["--data-only"] if data else []))
     t0 = time.perf_counter()
     status = "ok"
     try:
@@ -203,7 +210,8 @@ def spawn(args: argparse.Namespace, width: int, runs: list[int], *, deterministi
         status = f"stopped after {timeout:.0f} s (budget or --process-limit)"
     lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     out = {"status": status, "process_s": time.perf_counter() - t0,
-           "deterministic": deterministic, "draw_ahead": ahead, "cache_dir": (env or {}).get(
+           "deterministic": deterministic, "draw_ahead": ahead, "lookup": lookup,
+           "cache_dir": (env or {}).get(
                "SUPERCOLLAPSE_COMPILE_CACHE"), "measurements": [], "data_only": []}
     for line in lines:
         if "starting" in line:
@@ -220,7 +228,8 @@ def spawn(args: argparse.Namespace, width: int, runs: list[int], *, deterministi
                   f"+{m['compile_eval_s']:.1f} s, eval {m['eval_in_steps']:.1f} steps, program "
                   f"{m['program_s']:.0f} s ({m['program_s_per_run']:.1f} s/run)"
                   f"{'' if deterministic else ' [nondeterministic]'}"
-                  f"{f' [drawn {ahead} steps ahead]' if ahead > 1 else ''}", flush=True)
+                  f"{f' [drawn {ahead} steps ahead]' if ahead > 1 else ''}"
+                  f"{f' [lookup {lookup}]' if lookup != 'gather' else ''}", flush=True)
     if status != "ok":
         print(f"width {width}: {status} (in the program of {out.get('last_started')} runs)",
               flush=True)
@@ -246,6 +255,9 @@ def main(argv: list[str] | None = None) -> dict | None:
                     help="width run twice (16 runs) with one persistent compilation cache")
     ap.add_argument("--draw-ahead", type=int, nargs="*", default=[], metavar="W",
                     help="widths measured again (16 runs) with batches drawn --ahead-steps ahead")
+    ap.add_argument("--one-hot", type=int, nargs="*", default=[], metavar="W",
+                    help="widths measured again (16 runs) with lookup='one_hot', alone and with "
+                         "the batches drawn ahead")
     ap.add_argument("--ahead-steps", type=int, default=None,
                     help="steps whose batches one sampler call draws (with --draw-ahead; "
                          "default --steps, so that a timed call draws no batch it does not use)")
@@ -257,6 +269,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--data-only", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--ahead", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--lookup", default="gather", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child is not None:
         child(args)
@@ -291,26 +304,29 @@ def main(argv: list[str] | None = None) -> dict | None:
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(json.dumps(out, indent=1, default=str) + "\n")
 
-    # in order of what decides most: the first two widths of --widths, the draw-ahead widths,
-    # the cache check, the nondeterministic widths, then the other widths (a budget cut drops
-    # the end)
-    jobs = [(w, args.runs, True, i == 0, None, 1) for i, w in enumerate(args.widths)]
+    # in order of what decides most: the first two widths of --widths, the one-hot widths, the
+    # draw-ahead widths, the cache check, the nondeterministic widths, then the other widths (a
+    # budget cut drops the end)
+    jobs = [(w, args.runs, True, i == 0, None, 1, "gather") for i, w in enumerate(args.widths)]
     sixteen = [16] if 16 in args.runs else args.runs[-1:]
-    extra = [(w, sixteen, False, False, None, 1) for w in args.nondeterministic]
+    extra = [(w, sixteen, False, False, None, 1, "gather") for w in args.nondeterministic]
     if args.cache_check is not None:
         cache = tempfile.mkdtemp(prefix="jax-cache-")
         env = {"SUPERCOLLAPSE_COMPILE_CACHE": cache}  # as `sweep --compile-cache` sets it
-        extra = [(args.cache_check, sixteen, True, False, env, 1)] * 2 + extra
-    extra = [(w, sixteen, True, False, None, args.ahead_steps) for w in args.draw_ahead] + extra
+        extra = [(args.cache_check, sixteen, True, False, env, 1, "gather")] * 2 + extra
+    extra = [(w, sixteen, True, False, None, args.ahead_steps, "gather")
+             for w in args.draw_ahead] + extra
+    extra = [(w, sixteen, True, False, None, ahead, "one_hot")
+             for w in args.one_hot for ahead in (1, args.ahead_steps)] + extra
     jobs = jobs[:2] + extra + jobs[2:]
-    for width, runs, det, data, env, ahead in jobs:
+    for width, runs, det, data, env, ahead, lookup in jobs:
         if left() <= 5:
             out["processes"].append({"width": width, "runs": runs, "deterministic": det,
                                      "status": "skipped (budget)"})
             continue
         out["processes"].append({"width": width, **spawn(
             args, width, runs, deterministic=det, data=data,
-            timeout=min(left(), args.process_limit), env=env, ahead=ahead)})
+            timeout=min(left(), args.process_limit), env=env, ahead=ahead, lookup=lookup)})
         if "device_kind" in out["processes"][-1]:  # the measured device, not this process's
             out["provenance"]["device_kind"] = out["processes"][-1]["device_kind"]
             out["provenance"]["backend"] = out["processes"][-1]["backend"]

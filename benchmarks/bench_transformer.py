@@ -30,7 +30,7 @@ Adam state):
    random tokens, all three at once; float32 compute for comparison; the z-loss only where the
    scale turns it on; the same tokens drawn ahead, a timed call's batches in one vectorised
    sampler call before its steps, as the engine's ``draw_ahead`` does; the residual stream in
-   the compute dtype), and the minimal loop with one of the package's features switched on at
+   the compute dtype; embedding rows and target logits by one-hot products, ``lookup``), and the minimal loop with one of the package's features switched on at
    a time (QK-norm, a float32 residual stream (the package's precision: norms, residual adds
    and logits in float32), the µP multipliers, the language sampler, all of them). Every row
    gives tokens/s and its ratio to its end's reference (plain or minimal) of the same run.
@@ -353,6 +353,7 @@ ATTRIBUTION = (
     ("minimal", "+ float32 residual stream", {"f32_residual": True}, {}),
     ("plain", "QK-norm off", {}, {"qk_norm": False}),
     ("plain", "residual stream in the compute dtype", {}, {"residual_dtype": "compute"}),
+    ("plain", "one-hot lookups (no scatter in the gradient)", {}, {"lookup": "one_hot"}),
     ("minimal", "+ QK-norm", {"qk_norm": True}, {}),
     ("plain", "µP multipliers off", {"mup": False}, {}),
     ("minimal", "+ µP multipliers", {"mup": True}, {}),

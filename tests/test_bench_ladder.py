@@ -37,3 +37,9 @@ def test_measure_fields(bench):
     assert m["program_s"] == pytest.approx(parts)
     assert m["program_s_per_run"] == pytest.approx(m["program_s"] / 2)
     assert 0 < m["compile_share"] < 1
+
+
+def test_measure_records_the_lookup(bench):
+    m = bench.measure("lm-quick", "results/lm-quick/law.json", 8, 2, steps=2, repeats=1,
+                      lookup="one_hot")
+    assert m["lookup"] == "one_hot" and m["tokens_per_s"] > 0

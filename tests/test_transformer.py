@@ -167,3 +167,33 @@ def test_config_validation_of_transformer_fields():
         cfg.replace(z_loss=-1.0).validate()
     with pytest.raises(ValueError, match="exceeds seq_len"):
         build_model(cfg, jax.random.key(0))(jnp.zeros((1, T + 1), jnp.int32))
+
+
+def test_one_hot_lookup_gives_the_same_function_and_gradients():
+    """lookup="one_hot" picks embedding rows and target logits by products with one-hot vectors
+    (no scatter in the gradient): the same logits and loss bit for bit, the same gradients to
+    float32 rounding (the embedding's is summed in another order); a bad name is refused."""
+    lang = {lk: ZipfRulesLanguage(vocab_size=V, seq_len=T, n_rules=8, branching=2, n_test=8,
+                                  lookup=lk) for lk in ("gather", "one_hot")}
+    x, y = lang["gather"].train_batch(jax.random.key(1), 8)
+
+    def loss_and_grads(lookup: str):
+        model = randomised(Transformer(V, T, 32, depth=2, head_dim=8, lookup=lookup,
+                                       rngs=nnx.Rngs(0)))
+        graphdef, params = nnx.split(model, nnx.Param)
+        loss = lambda p: jnp.mean(lang[lookup].training_loss(nnx.merge(graphdef, p)(x), y))
+        return model(x), *jax.value_and_grad(loss)(params)
+
+    (z0, l0, g0), (z1, l1, g1) = loss_and_grads("gather"), loss_and_grads("one_hot")
+    np.testing.assert_array_equal(z1, z0)
+    assert float(l1) == float(l0)
+    for a, b in zip(jax.tree.leaves(g0), jax.tree.leaves(g1), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="lookup"):
+        Transformer(V, T, 16, depth=1, head_dim=8, lookup="scatter", rngs=nnx.Rngs(0))
+    cfg = TrainConfig(model="transformer", task="language", width=32, head_dim=8, base_width=16,
+                      vocab_size=V, seq_len=T, samples=10**5, depth=1)
+    with pytest.raises(ConfigError, match="lookup"):
+        cfg.replace(lookup="scatter").validate()
+    assert cfg.replace(lookup="one_hot").run_id() != cfg.run_id()
+    assert cfg.replace(lookup="gather").run_id() == cfg.run_id()  # old ids stay

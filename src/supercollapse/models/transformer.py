@@ -30,7 +30,10 @@ unfused attention, 2-3x slower on an H100), XLA's implementation everywhere else
 parameters (and so Adam's state), the residual stream, the norms and the logits stay float32;
 ``residual_dtype="compute"`` keeps the residual stream in the compute dtype too (about 6 % faster
 on an H100 at ``lm-large``, ``benchmarks/README.md`` section 9; float32 is the default because
-a bf16 stream rounds every branch's small update into a large sum).
+a bf16 stream rounds every branch's small update into a large sum). ``lookup="one_hot"`` picks
+token embeddings as a product with one-hot vectors instead of by indexing: the same values
+(a float32 product at full precision), but a gradient that is a matrix product rather than a
+scatter-add, which deterministic GPU reductions serialise (``TrainConfig.lookup``).
 
 **Parameter count.** :math:`P` in :math:`c = 6PT` counts the *non-embedding* parameters
 (token and position embeddings excluded; readout included), as Kaplan et al. (2020) and the
@@ -140,7 +143,7 @@ class Transformer(nnx.Module):
                  head_dim: int = 64, mlp_ratio: int = 4, qk_norm: bool = True,
                  branch_multiplier: float | None = None, embed_multiplier: float = 1.0,
                  readout_multiplier: float = 1.0, compute_dtype: str = "float32",
-                 residual_dtype: str = "float32", rngs: nnx.Rngs):
+                 residual_dtype: str = "float32", lookup: str = "gather", rngs: nnx.Rngs):
         if width % head_dim:
             raise ValueError(f"Transformer: width={width} must be a multiple of "
                              f"head_dim={head_dim} (heads have a fixed dimension)")
@@ -150,6 +153,8 @@ class Transformer(nnx.Module):
         if residual_dtype not in ("float32", "compute"):
             raise ValueError(f"Transformer: residual_dtype={residual_dtype!r}; 'float32' or "
                              "'compute'")
+        if lookup not in ("gather", "one_hot"):
+            raise ValueError(f"Transformer: lookup={lookup!r}; 'gather' or 'one_hot'")
         dtype = DTYPES[compute_dtype]
         self.residual = dtype if residual_dtype == "compute" else jnp.float32
         mult = 3.0 / depth if branch_multiplier is None else branch_multiplier
@@ -162,13 +167,19 @@ class Transformer(nnx.Module):
         self.readout = nnx.Linear(width, vocab_size, use_bias=False,
                                   kernel_init=nnx.initializers.zeros, dtype=dtype, rngs=rngs)
         self.embed_multiplier, self.readout_multiplier = embed_multiplier, readout_multiplier
-        self.seq_len = seq_len
+        self.seq_len, self.lookup = seq_len, lookup
 
     def _embed(self, tokens: jax.Array) -> jax.Array:
         t = tokens.shape[-1]
         if t > self.seq_len:
             raise ValueError(f"Transformer: sequence of {t} tokens exceeds seq_len={self.seq_len}")
-        h = self.embed_multiplier * (self.token_embed[...][tokens] + self.pos_embed[...][:t])
+        table = self.token_embed[...]
+        if self.lookup == "one_hot":  # rows by a full-precision product: no scatter in the gradient
+            rows = jnp.matmul(jax.nn.one_hot(tokens, table.shape[0], dtype=table.dtype), table,
+                              precision=jax.lax.Precision.HIGHEST)
+        else:
+            rows = table[tokens]
+        h = self.embed_multiplier * (rows + self.pos_embed[...][:t])
         return h.astype(self.residual)
 
     def _logits(self, h: jax.Array) -> jax.Array:
@@ -240,4 +251,4 @@ def build(cfg: TrainConfig, width: int, key: jax.Array) -> Transformer:
                        embed_multiplier=cfg.embed_multiplier,
                        readout_multiplier=cfg.readout_multiplier,
                        compute_dtype=cfg.compute_dtype, residual_dtype=cfg.residual_dtype,
-                       rngs=nnx.Rngs(params=key))
+                       lookup=cfg.lookup, rngs=nnx.Rngs(params=key))

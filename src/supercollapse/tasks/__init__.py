@@ -27,7 +27,7 @@ TASKS: dict[str, Callable[[TrainConfig], Any]] = {
 # The config fields a task's ``build`` may read: configs that agree on them share one task.
 TASK_FIELDS = ("task", "input_dim", "n_modes", "task_exponent", "target_seed", "test_seed",
                "n_test", "eval_batch_size", "vocab_size", "seq_len", "n_rules",
-               "rule_branching", "zipf_exponent", "data_dir", "z_loss")
+               "rule_branching", "zipf_exponent", "data_dir", "z_loss", "lookup")
 # Tokens per example, read from the config without building the task (default: build it).
 TOKENS_PER_SAMPLE: dict[str, Callable[[TrainConfig], int]] = {
     "fourier": lambda cfg: 1, "language": lambda cfg: cfg.seq_len,

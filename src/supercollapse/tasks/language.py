@@ -94,7 +94,7 @@ class ZipfRulesLanguage(NextTokenTask):
     def __init__(self, *, vocab_size: int = 64, seq_len: int = 64, n_rules: int = 1024,
                  branching: int = 4, zipf_exponent: float = 1.5, language_seed: int = 42,
                  test_seed: int = 44, n_test: int = 2048, z_loss: float = 0.0,
-                 chunk: int = 1024):
+                 chunk: int = 1024, lookup: str = "gather"):
         for name, v, lo in (("vocab_size", vocab_size, 2), ("seq_len", seq_len, 1),
                             ("n_rules", n_rules, 1), ("branching", branching, 1),
                             ("n_test", n_test, 1), ("chunk", chunk, 1)):
@@ -107,7 +107,7 @@ class ZipfRulesLanguage(NextTokenTask):
             raise ValueError(f"ZipfRulesLanguage: zipf_exponent={zipf_exponent!r} must be > 0")
         self.vocab_size, self.seq_len, self.n_rules = vocab_size, seq_len, n_rules
         self.branching, self.zipf_exponent, self.z_loss = branching, zipf_exponent, z_loss
-        self.chunk = chunk
+        self.chunk, self.lookup = chunk, lookup
 
         k_succ, k_prob = jax.random.split(jax.random.key(language_seed))
 
@@ -263,4 +263,5 @@ def build(cfg: TrainConfig) -> ZipfRulesLanguage:
     return ZipfRulesLanguage(vocab_size=cfg.vocab_size, seq_len=cfg.seq_len, n_rules=cfg.n_rules,
                              branching=cfg.rule_branching, zipf_exponent=cfg.zipf_exponent,
                              language_seed=cfg.target_seed, test_seed=cfg.test_seed,
-                             n_test=cfg.n_test, z_loss=cfg.z_loss, chunk=cfg.eval_batch_size)
+                             n_test=cfg.n_test, z_loss=cfg.z_loss, chunk=cfg.eval_batch_size,
+                             lookup=cfg.lookup)

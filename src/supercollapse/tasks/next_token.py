@@ -19,14 +19,24 @@ import jax
 import jax.numpy as jnp
 
 
-def cross_entropy(logits: jax.Array, y: jax.Array) -> jax.Array:
-    """Per-token cross-entropy (nats) of integer targets ``y`` under ``logits`` (float32).
+def cross_entropy(logits: jax.Array, y: jax.Array, *, one_hot: bool = False) -> jax.Array:
+    r"""Per-token cross-entropy (nats) of integer targets ``y`` under ``logits`` (float32).
+
+    The target logit :math:`z_{t, y_t}` is picked by indexing, or with ``one_hot`` as
+    :math:`\sum_v z_{t,v}\,[v = y_t]`: the same value (every other term is zero) and the same
+    gradient, but computed without a scatter (``TrainConfig.lookup``).
 
     >>> float(cross_entropy(jnp.zeros((1, 4)), jnp.array([2]))[0]) == float(jnp.log(4.0))
+    True
+    >>> z, y = jnp.array([[0.3, -1.2, 2.0]]), jnp.array([1])
+    >>> bool(cross_entropy(z, y, one_hot=True) == cross_entropy(z, y))
     True
     """
     logits = logits.astype(jnp.float32)
     lse = jax.nn.logsumexp(logits, axis=-1)
+    if one_hot:
+        return lse - jnp.sum(logits * jax.nn.one_hot(y, logits.shape[-1], dtype=logits.dtype),
+                             axis=-1)
     return lse - jnp.take_along_axis(logits, y[..., None].astype(jnp.int32), axis=-1)[..., 0]
 
 
@@ -42,7 +52,7 @@ def z_loss_term(logits: jax.Array) -> jax.Array:
 class NextTokenTask:
     """Shapes and losses of a task whose examples are token sequences of length ``seq_len``.
 
-    Subclasses set ``seq_len``, ``vocab_size`` and ``z_loss`` and implement
+    Subclasses set ``seq_len``, ``vocab_size``, ``z_loss`` and ``lookup`` and implement
     ``train_batch`` / ``test_set`` returning int32 arrays ``(x, y)`` of shape
     ``(batch, seq_len)``.
     """
@@ -50,6 +60,7 @@ class NextTokenTask:
     seq_len: int
     vocab_size: int
     z_loss: float = 0.0
+    lookup: str = "gather"  # "one_hot": the target logit without a scatter (cross_entropy)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -68,11 +79,11 @@ class NextTokenTask:
 
     def loss(self, outputs: jax.Array, y: jax.Array) -> jax.Array:
         """Per-token cross-entropy, shape ``(batch, seq_len)`` (the logged train/test loss)."""
-        return cross_entropy(outputs, y)
+        return cross_entropy(outputs, y, one_hot=self.lookup == "one_hot")
 
     def training_loss(self, outputs: jax.Array, y: jax.Array) -> jax.Array:
         """Per-token loss that is differentiated: cross-entropy plus the optional z-loss."""
-        ce = cross_entropy(outputs, y)
+        ce = cross_entropy(outputs, y, one_hot=self.lookup == "one_hot")
         if self.z_loss:
             ce = ce + self.z_loss * z_loss_term(outputs)
         return ce

@@ -69,10 +69,11 @@ class TokenFileTask(NextTokenTask):
     """Next-token prediction on the tokens of a data folder (see the module docstring)."""
 
     def __init__(self, data_dir: str | Path, *, seq_len: int, vocab_size: int,
-                 test_seed: int = 44, n_test: int = 2048, z_loss: float = 0.0):
+                 test_seed: int = 44, n_test: int = 2048, z_loss: float = 0.0,
+                 lookup: str = "gather"):
         meta = read_meta(data_dir)
         self.data_dir, self.seq_len, self.vocab_size = Path(data_dir), seq_len, vocab_size
-        self.z_loss, self.example_len = z_loss, meta["example_len"]
+        self.z_loss, self.example_len, self.lookup = z_loss, meta["example_len"], lookup
         if meta["vocab_size"] is not None and meta["vocab_size"] > vocab_size:
             raise TokenDataError(f"{data_dir}: the data's vocabulary ({meta['vocab_size']}) "
                                  f"does not fit the config's vocab_size={vocab_size}")
@@ -180,4 +181,5 @@ def prepare_images(npy_file: str | Path, out_dir: str | Path, *, val_fraction: f
 def build(cfg: TrainConfig) -> TokenFileTask:
     """The token-file task of a config (the registry's builder)."""
     return TokenFileTask(cfg.data_dir, seq_len=cfg.seq_len, vocab_size=cfg.vocab_size,
-                         test_seed=cfg.test_seed, n_test=cfg.n_test, z_loss=cfg.z_loss)
+                         test_seed=cfg.test_seed, n_test=cfg.n_test, z_loss=cfg.z_loss,
+                         lookup=cfg.lookup)

@@ -21,6 +21,8 @@ from typing import Any
 SCHEDULES = ("constant", "linear", "cosine", "multicosine", "exponential", "power", "quadratic")
 MUP_MODES = ("on", "off", "frozen")
 COMPUTE_DTYPES = ("float32", "bfloat16")
+# How token ids select embedding rows and target logits (see TrainConfig.lookup).
+LOOKUPS = ("gather", "one_hot")
 # How the seeds of a run draw their training data (see TrainConfig.seed_protocol).
 SEED_PROTOCOLS = ("independent", "shared_data")
 # How weight decay meets the learning rate (see TrainConfig.weight_decay).
@@ -84,6 +86,10 @@ class TrainConfig:
     z_loss: float = 0.0  # coefficient of the z-loss (logsumexp^2) in the training loss
     compute_dtype: str = "float32"  # "float32" | "bfloat16" (parameters stay float32)
     residual_dtype: str = "float32"  # the residual stream: "float32" or "compute" (its dtype)
+    # how token ids select embedding rows and target logits: "gather" (indexing; its gradient
+    # is a scatter-add, slow under deterministic GPU reductions) or "one_hot" (products with
+    # one-hot vectors: the same forward values, gradients summed in another order, no scatter)
+    lookup: str = "gather"
     n_rules: int = 1024  # language: number of hidden rules
     rule_branching: int = 4  # language: successors of a token under one rule
     zipf_exponent: float = 1.5  # language: rule k is used with probability ~ k^-exponent
@@ -211,6 +217,7 @@ class TrainConfig:
              f"choose one of {COMPUTE_DTYPES}")
         need(self.residual_dtype in ("float32", "compute"), "residual_dtype",
              "'float32' (the residual stream adds in float32) or 'compute' (in compute_dtype)")
+        need(self.lookup in LOOKUPS, "lookup", f"choose one of {LOOKUPS}")
         need(real(self.zipf_exponent) and self.zipf_exponent > 0, "zipf_exponent",
              "must be positive")
         need(self.rule_branching <= self.vocab_size, "rule_branching",
