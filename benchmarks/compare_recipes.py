@@ -1,0 +1,98 @@
+"""Does a faster recipe train the same runs? Compare two folders of the same sweep, run by run.
+
+    python benchmarks/compare_recipes.py results/lm-full/collapse /tmp/c34 --ignore lookup
+
+Runs are paired by their config with the ``--ignore`` fields (e.g. ``lookup``, a change of how
+the program computes, not of what it trains) set to their defaults. For each pair, with the same
+seeds, the largest difference of a seed's test loss between the two, in units of the seed
+spread of the first folder's run at the same evaluation,
+
+.. math:: \\max_{s,t} |L^{b}_{s}(t) - L^{a}_{s}(t)| \\,/\\, \\sigma_a(t),
+
+(:math:`\\sigma_a` the standard deviation over seeds, ``ddof=1``; evaluations after step 0), and
+each folder's program wall time per width (``meta["program"]["wall_seconds"]``, one program per
+width and run length: counted once). Exit status 1 if a pair differs by more than ``--tol``
+(default 0.1) or a run of the first folder has no partner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from supercollapse.results import load_run, run_files
+from supercollapse.train.config import TrainConfig
+
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)
+            if f.default is not dataclasses.MISSING}
+
+
+def pair_key(cfg: TrainConfig, ignore: tuple[str, ...]) -> str:
+    """The run id of ``cfg`` with the ``ignore`` fields at their defaults."""
+    return cfg.replace(**{f: DEFAULTS[f] for f in ignore}).run_id()
+
+
+def max_sigma_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """``max |b - a| / sigma_a`` over seeds and evaluations after the first (``(seeds, evals)``
+    arrays of the same seeds; needs two seeds or more)."""
+    sigma = a[:, 1:].std(axis=0, ddof=1)
+    return float(np.max(np.abs(b[:, 1:] - a[:, 1:]) / sigma))
+
+
+def program_seconds(runs: list) -> dict[int, float]:
+    """Wall seconds of the programs per width, each program (its ``run_ids``) counted once."""
+    seen, out = set(), {}
+    for r in runs:
+        prog = r.meta.get("program", {})
+        key = tuple(prog.get("run_ids", ()))
+        if key and key not in seen and "wall_seconds" in prog:
+            seen.add(key)
+            out[r.config.width] = out.get(r.config.width, 0.0) + prog["wall_seconds"]
+    return dict(sorted(out.items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("a", help="the reference folder (e.g. the stored sweep)")
+    ap.add_argument("b", help="the folder of the new recipe")
+    ap.add_argument("--ignore", nargs="*", default=["lookup"],
+                    help="config fields that may differ (set to their defaults to pair)")
+    ap.add_argument("--tol", type=float, default=0.1, help="largest distance in seed sigmas")
+    args = ap.parse_args(argv)
+    ignore = tuple(args.ignore)
+    unknown = [f for f in ignore if f not in DEFAULTS]
+    if unknown:
+        ap.error(f"--ignore: not TrainConfig fields with defaults: {unknown}")
+    runs_a = [load_run(f) for f in run_files(Path(args.a))]
+    runs_b = {pair_key(r.config, ignore): r for r in map(load_run, run_files(Path(args.b)))}
+    worst, missing = 0.0, 0
+    print(f"{'width':>5s} {'run':>12s} {'max |dL| / sigma':>17s}")
+    for ra in sorted(runs_a, key=lambda r: (r.config.width, r.config.run_id())):
+        rb = runs_b.get(pair_key(ra.config, ignore))
+        label = ra.config.tags.get("variant", ra.config.schedule)
+        if rb is None:
+            missing += 1
+            print(f"{ra.config.width:5d} {label:>12s} {'no partner':>17s}")
+            continue
+        if not np.array_equal(ra.curves["step"], rb.curves["step"]):
+            raise SystemExit(f"{ra.config.run_id()}: the two runs have different evaluation steps")
+        d = max_sigma_distance(ra.curves["test_loss"], rb.curves["test_loss"])
+        worst = max(worst, d)
+        print(f"{ra.config.width:5d} {label:>12s} {d:17.3f}")
+    sa, sb = program_seconds(runs_a), program_seconds(list(runs_b.values()))
+    print("program wall seconds per width (a / b):")
+    for w in sorted(set(sa) | set(sb)):
+        print(f"  {w:5d} {sa.get(w, float('nan')):8.1f} {sb.get(w, float('nan')):8.1f}")
+    ta, tb = sum(sa.values()), sum(sb.values())
+    print(f"total {ta:.1f} s / {tb:.1f} s: {ta / tb:.2f}x" if tb else "no program times")
+    print(f"largest distance {worst:.3f} sigma (tolerance {args.tol}); {missing} without partner")
+    return int(worst > args.tol or missing > 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

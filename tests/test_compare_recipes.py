@@ -1,0 +1,43 @@
+"""``benchmarks/compare_recipes.py``: pairs the runs of two folders of one sweep with the
+ignored fields at their defaults, and measures their distance in seed sigmas."""
+
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from supercollapse.results import save_run
+from supercollapse.train import experiments
+from supercollapse.train.engine import train
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def compare():
+    sys.path.insert(0, str(BENCH))
+    try:
+        yield importlib.import_module("compare_recipes")
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def test_distance_in_seed_sigmas(compare):
+    a = np.array([[9.0, 1.0, 2.0], [9.0, 3.0, 4.0]])  # sigma after step 0: sqrt(2), sqrt(2)
+    b = a + np.array([[5.0, 0.0, 0.1], [5.0, -0.2, 0.0]])  # step 0 is not compared
+    assert compare.max_sigma_distance(a, b) == pytest.approx(0.2 / np.sqrt(2))
+
+
+def test_one_hot_recipe_pairs_with_the_stored_runs(compare, tmp_path, capsys):
+    cfg = experiments.horizon_fit("lm-quick")[1].replace(
+        samples=30 * 16, batch_size=16, seeds=(0, 1), n_evals=4, n_test=64, eval_batch_size=64)
+    a, b = tmp_path / "a", tmp_path / "b"
+    save_run(train(cfg), a / "run.npz")
+    save_run(train(cfg.replace(lookup="one_hot")), b / "run.npz")
+    assert compare.main([str(a), str(b)]) == 0  # lookup ignored: one pair, well within 0.1
+    assert "largest distance" in capsys.readouterr().out
+    assert compare.main([str(a), str(b), "--ignore"]) == 1  # lookup compared: no partner
+    save_run(train(cfg.replace(lr=3 * cfg.lr, lookup="one_hot")), b / "run.npz")
+    assert compare.main([str(a), str(b)]) == 1  # another recipe: no partner either
