@@ -1,22 +1,14 @@
 """``benchmarks/bench_ladder_programs.py`` (issue 34) measures what it says, on a toy ladder:
 the arithmetic of its fields, not their values (nothing is timed against a bar here)."""
 
-import importlib
-import sys
-from pathlib import Path
-
 import pytest
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+from benchmark_modules import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(BENCH))
-    try:
-        yield importlib.import_module("bench_ladder_programs")
-    finally:
-        sys.path.remove(str(BENCH))
+    with benchmark_module("bench_ladder_programs") as module:
+        yield module
 
 
 def test_measure_fields(bench):

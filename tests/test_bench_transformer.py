@@ -2,28 +2,20 @@
 and parameter count as the package's transformer, and a training loop whose loss falls.
 Nothing is timed here: the throughput ratios live in the benchmark's results."""
 
-import importlib
-import sys
-from pathlib import Path
-
 import jax
 import numpy as np
 import pytest
+from benchmark_modules import benchmark_module
 from flax import nnx
 
 from supercollapse.models import build_model, count_params
 from supercollapse.train.experiments import _base
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(BENCH))  # the benchmark imports its sibling bench_engine
-    try:
-        yield importlib.import_module("bench_transformer")
-    finally:
-        sys.path.remove(str(BENCH))
+    with benchmark_module("bench_transformer") as module:
+        yield module
 
 
 def toy(**kw):

@@ -1,27 +1,19 @@
 """``benchmarks/compare_recipes.py``: pairs the runs of two folders of one sweep with the
 ignored fields at their defaults, and measures their distance in seed sigmas."""
 
-import importlib
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from benchmark_modules import benchmark_module
 
 from supercollapse.results import save_run
 from supercollapse.train import experiments
 from supercollapse.train.engine import train
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 @pytest.fixture(scope="module")
 def compare():
-    sys.path.insert(0, str(BENCH))
-    try:
-        yield importlib.import_module("compare_recipes")
-    finally:
-        sys.path.remove(str(BENCH))
+    with benchmark_module("compare_recipes") as module:
+        yield module
 
 
 def test_distance_in_seed_sigmas(compare):
