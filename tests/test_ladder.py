@@ -110,7 +110,7 @@ def test_ladder_law_pipeline_on_cpu(tmp_path, monkeypatch):
     from supercollapse.__main__ import main
     from supercollapse.analysis.frontier import local_exponent, local_horizon_exponents
     from supercollapse.analysis.recipe import decay_gain, steepest_step
-    from supercollapse.analysis.seeds import compare_ladders
+    from supercollapse.analysis.seeds import compare_ladders, sigma_ratio
     from supercollapse.results import load_runs, to_ladder
 
     monkeypatch.setitem(E.SCALES, "full", E.SCALES["full"].replace(
@@ -164,3 +164,6 @@ def test_ladder_law_pipeline_on_cpu(tmp_path, monkeypatch):
     for v in curves:
         res = compare_ladders({v: curves[v]}, v, x=np.geomspace(0.2, 1.0, 32))[v]
         assert res.n_seeds == 2 and res.protocol == v
+    ratio = sigma_ratio(curves["independent"], curves["shared_data"], x=np.geomspace(0.2, 1.0, 32),
+                        n_bootstrap=20)
+    assert ratio.protocols == ("independent", "shared_data") and np.isfinite(ratio.pooled)

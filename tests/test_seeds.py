@@ -11,6 +11,7 @@ from supercollapse.analysis.seeds import (
     compare_ladders,
     corrected_for_seeds,
     sigma_bias,
+    sigma_ratio,
     subsample_seeds,
 )
 
@@ -96,6 +97,36 @@ def test_ladders_carry_their_protocol():
         compare_ladders({"i": ind, "s": shared}, x=X)
     with pytest.raises(ValueError, match="against the ladders' own"):
         compare_ladders({"s": shared}, "independent", x=X)
+
+
+def test_sigma_ratio_of_two_protocols():
+    """sigma_ratio: a ladder whose seeds add independent data noise to the same initialisation
+    noise has the larger floor, by about sqrt(1 + (data/init)^2); ladders that do not match
+    seed for seed are refused; Ladder.select keeps the gated sizes."""
+    from supercollapse.analysis.ladder import Ladder
+
+    rng = np.random.default_rng(5)
+    init, data = rng.standard_normal((2, 8, 4))  # seeds x sizes
+    shape = (C / 10) ** -0.5
+
+    def ladder(data_noise, protocol):
+        dev = 0.01 * init + data_noise * data
+        return Ladder([(C * p, 1.0 + np.outer(1 + dev[:, k], shape) * (1 + 0.01 * C / 10))
+                       for k, p in enumerate((1.0, 2.0, 4.0, 8.0))], seed_protocol=protocol)
+
+    ind, shared = ladder(0.02, "independent"), ladder(0.0, "shared_data")
+    r = sigma_ratio(ind, shared, x=X, n_bootstrap=100)
+    assert r.protocols == ("independent", "shared_data") and r.n_seeds == 8
+    assert r.per_size.shape == (4,) and np.all(r.per_size > 1)
+    assert 1.5 < r.lo < r.pooled < r.hi and r.pooled == pytest.approx(np.sqrt(5), rel=0.35)
+    assert sigma_ratio(shared, shared, x=X, n_bootstrap=20).pooled == pytest.approx(1.0)
+    gated = sigma_ratio(ind.select([False, True, True, True]), shared.select([1, 2, 3]), x=X,
+                        n_bootstrap=20)
+    np.testing.assert_allclose(gated.per_size, r.per_size[1:], rtol=1e-12)
+    with pytest.raises(ValueError, match="same seed"):
+        sigma_ratio(ind.with_seeds(range(5)), shared, x=X)
+    with pytest.raises(ValueError, match="one entry per size"):
+        ind.select([True, False])
 
 
 def test_stored_ladders_like_for_like():

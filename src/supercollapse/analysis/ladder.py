@@ -106,6 +106,22 @@ class Ladder(Sequence):
                       decay=self.decay, seed_protocol=self.seed_protocol,
                       samples=None if self.samples is None else [self.samples[i] for i in idx])
 
+    def select(self, keep: Sequence[int] | ArrayLike) -> Ladder:
+        """The ladder of the sizes at positions ``keep``: indices, or a boolean mask with one
+        entry per size (e.g. the sizes past a transient gate).
+
+        >>> lad = Ladder({1e3: ([1.0], [[3.0]]), 2e3: ([1.0], [[2.0]]), 4e3: ([1.0], [[1.0]])})
+        >>> lad.select([False, True, True]).sizes.tolist(), lad.select([2, 0]).sizes.tolist()
+        ([2000.0, 4000.0], [4000.0, 1000.0])
+        """
+        keep = np.asarray(keep)
+        if keep.dtype == bool:
+            if keep.shape != (len(self),):
+                raise ValueError(f"Ladder.select: a mask needs one entry per size ({len(self)}), "
+                                 f"got shape {keep.shape}")
+            keep = np.flatnonzero(keep)
+        return self._subset([int(i) for i in keep])
+
     def sizes_known(self) -> bool:
         """Whether every size has a positive parameter count."""
         return bool(np.all(self.sizes > 0))

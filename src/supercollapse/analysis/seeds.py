@@ -61,15 +61,17 @@ from .collapse import (
     summarize_collapse,
     x_average,
 )
-from .ladder import Ladder, LadderLike
+from .ladder import Ladder, LadderLike, as_ladder
 
 __all__ = [
     "SEED_PROTOCOLS",
     "LikeForLike",
+    "SigmaRatio",
     "c4",
     "compare_ladders",
     "corrected_for_seeds",
     "sigma_bias",
+    "sigma_ratio",
     "subsample_seeds",
 ]
 
@@ -311,3 +313,76 @@ def compare_ladders(
             bias=sigma_bias(n, ddof=res.ddof, n_sizes=len(curves)),
             like_for_like=like, note=note)
     return out
+
+
+@dataclass(frozen=True)
+class SigmaRatio:
+    """The noise floor of one ladder over another's, the same sizes and seeds (:func:`sigma_ratio`).
+
+    Attributes:
+        per_size: ``x``-average over ``[x_min, 1)`` of ``sigma_a(x, p) / sigma_b(x, p)``.
+        pooled: the ``x``-average of the pooled floors' ratio ``sigma_a(x) / sigma_b(x)``.
+        lo, hi: its seed-bootstrap interval at ``confidence`` (the same seeds drawn for both).
+        n_seeds: seeds per size; ``protocols``: ``(a's, b's)`` seed protocol.
+    """
+
+    per_size: NDArray[np.float64]
+    pooled: float
+    lo: float
+    hi: float
+    n_seeds: int
+    protocols: tuple[str, str]
+
+
+def sigma_ratio(a: LadderLike, b: LadderLike, *, x_min: float = 0.2, L0: float = 0.0,
+                x: ArrayLike | None = None, n_bootstrap: int = 200, confidence: float = 0.9,
+                seed: int = 0) -> SigmaRatio:
+    r"""How much larger the noise floor of ladder ``a`` is than that of ladder ``b``, for the
+    same sizes and seeds trained under two seed protocols (``independent`` over
+    ``shared_data``: what a seed's own data order adds to initialisation noise):
+
+    .. math:: r(p) = \big\langle \sigma_a(x, p) / \sigma_b(x, p) \big\rangle_{x}, \qquad
+              r = \big\langle \sigma_a(x) / \sigma_b(x) \big\rangle_{x},
+
+    averages over :math:`x \in [x_\text{min}, 1)` (:func:`~.collapse.x_average`) of the
+    per-size and pooled floors of :func:`~.collapse.collapse_metrics`. Both ladders have the
+    same seed count, so the seed-count bias of :math:`\sigma` cancels in the ratio. The
+    interval redraws the seeds with replacement, the same positions in both ladders (seed
+    :math:`k` of each starts from the same initialisation), and skips draws of a single seed.
+
+    >>> c = np.linspace(1.0, 10.0, 10)
+    >>> z = np.random.default_rng(0).standard_normal(5)  # each seed's deviation
+    >>> def ladder(noise):  # 5 seeds, relative seed noise `noise`, sizes that collapse exactly
+    ...     seeds = 1.0 + np.outer(1 + noise * z, (c / 10) ** -0.5)
+    ...     return [(c * s, seeds) for s in (1, 2, 4)]
+    >>> r = sigma_ratio(ladder(0.02), ladder(0.01), n_bootstrap=50)  # twice the noise, seed by seed
+    >>> r.per_size.round(3).tolist(), round(r.pooled, 3), 1.99 < r.lo <= r.hi < 2.01
+    ([2.0, 2.0, 2.0], 2.0, True)
+    """
+    la, lb = as_ladder(a), as_ladder(b)
+    na = [np.atleast_2d(L).shape[0] for _, L in la]
+    nb = [np.atleast_2d(L).shape[0] for _, L in lb]
+    if len(la) != len(lb) or na != nb or len(set(na)) != 1 or na[0] < 2:
+        raise ValueError(f"sigma_ratio: the two ladders need the same sizes and the same seed "
+                         f"count (2 or more) at every size; seeds per size {na} and {nb}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"sigma_ratio: confidence={confidence!r} must lie in (0, 1)")
+    n = na[0]
+
+    def ratios(seeds: Sequence[int]) -> tuple[NDArray[np.float64], float]:
+        ra, rb = (collapse_metrics(subsample_seeds(lad, seeds), None, L0=L0, x=x)
+                  for lad in (la, lb))
+        per = x_average(ra.x, ra.sigma_per_size / rb.sigma_per_size, x_min)
+        return np.asarray(per), float(x_average(ra.x, ra.sigma / rb.sigma, x_min))
+
+    per_size, pooled = ratios(range(n))
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n_bootstrap):
+        pick = rng.integers(0, n, n)
+        if len(set(pick.tolist())) > 1:
+            draws.append(ratios(pick.tolist())[1])
+    tail = 100 * (1 - confidence) / 2
+    lo, hi = (np.percentile(draws, [tail, 100 - tail]) if draws else (np.nan, np.nan))
+    return SigmaRatio(per_size=per_size, pooled=pooled, lo=float(lo), hi=float(hi), n_seeds=n,
+                      protocols=(la.seed_protocol, lb.seed_protocol))
