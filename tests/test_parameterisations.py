@@ -150,3 +150,20 @@ def test_a_model_without_roles_trains_under_mup_only(monkeypatch):
         jax.tree.leaves(fan_in_multipliers(cfg, params))
     with pytest.raises(ConfigError, match=r"TrainConfig\.parameterisation="):
         config("mlp", "ntk", width=24).validate()
+
+
+def test_param_collapse_at_several_rates_contains_the_stored_ladders():
+    """param-collapse-lr: every recipe's collapse ladder at each multiple of the peak rate; at
+    the multiple 1 the configs (and so the run ids) are param-collapse's."""
+    from supercollapse.paths import results_dir
+    from supercollapse.train import experiments as E
+
+    law = E.Law.load(results_dir() / "quick" / "law.json")
+    base = E.param_collapse("quick", law)
+    many = E.param_collapse_lr("quick", law)
+    assert len(many) == len(base) * len(E.PARAM_COLLAPSE_LR_MULTS)
+    at_one = [c for c in many if c.tags["lr_mult"] == 1.0]
+    assert [c.run_id() for c in at_one] == [c.run_id() for c in base]
+    for c in many:
+        assert c.lr == pytest.approx(c.tags["lr_mult"] * E.SCALES["quick"].base["lr"])
+    assert "param-collapse-lr" in E.sweeps_at("quick") and "param-collapse-lr" not in E.sweeps_at("full")

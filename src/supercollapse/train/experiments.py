@@ -569,6 +569,20 @@ def param_collapse(scale: str, law: Law) -> list[TrainConfig]:
             for v in PARAM_COLLAPSE_VARIANTS for w in sc.widths]
 
 
+# Each recipe's collapse at its own best rate, not only at the scale's: the param-collapse
+# ladders again at these multiples of the scale's peak rate (chapter 9).
+PARAM_COLLAPSE_LR_MULTS = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def param_collapse_lr(scale: str, law: Law) -> list[TrainConfig]:
+    """:func:`param_collapse` at ``PARAM_COLLAPSE_LR_MULTS`` times the scale's peak rate (the
+    same variants; the multiple in ``tags["lr_mult"]``, the rate in ``lr``): the rates of one
+    width and recipe train in one program. At the multiple 1 the runs are
+    :func:`param_collapse`'s."""
+    return [c.replace(lr=m * c.lr, tags={**c.tags, "experiment": "param-collapse-lr",
+                                         "lr_mult": m})
+            for c in param_collapse(scale, law) for m in PARAM_COLLAPSE_LR_MULTS]
+
 # Chapter 10 (issue 36): small-scale proxies for training instabilities (Wortsman et al. 2023).
 # The transformer at peak rates from well below to far above its best, with linear decay after a
 # 5% warmup over a fixed run, logging the max attention logit and the output log-partition
@@ -680,7 +694,8 @@ EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "ladder": exponent_ladder, "ladder-horizon": ladder_horizon,
     "ladder-horizon-long": ladder_horizon_long, "ladder-seeds": ladder_seeds,
     "lr": lr_transfer, "param": param_transfer, "param-eps": param_eps,
-    "param-collapse": param_collapse, "instability": instability,
+    "param-collapse": param_collapse, "param-collapse-lr": param_collapse_lr,
+    "instability": instability,
     "instability-recipe": instability_recipe, "instability-late": instability_late,
     "instability-decay": instability_decay, "alarm": instability_alarm,
 }
@@ -688,7 +703,8 @@ EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
 LAWLESS_SWEEPS = ("horizon", "param", "param-eps", "instability", "instability-recipe",
                   "instability-late", "instability-decay")  # sweeps that need no --law
 SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS), "param-eps": tuple(PARAM_LADDERS),
-                "param-collapse": ("quick", "full"), "instability": tuple(INSTABILITY_LADDERS),
+                "param-collapse": ("quick", "full"), "param-collapse-lr": ("quick",),
+                "instability": tuple(INSTABILITY_LADDERS),
                 "instability-recipe": tuple(INSTABILITY_LADDERS), "instability-late": ("lm-quick",),
                 "instability-decay": ("lm-quick",),
                 "alarm": ("lm-tuned",)}  # sweeps limited to some scales (default: every scale)
