@@ -20,8 +20,9 @@ the stored law ``--law``), one :class:`~supercollapse.train.engine.Trainer` is t
 * ``eval_s`` and ``eval_in_steps``: one evaluation (the test loss of every run on the whole
   test set), in seconds and in optimiser steps;
 * ``program_s``: the predicted wall time of the program at the sweep's real horizon
-  (``setup + compiles + steps * step_s + segments * call_overhead_s + evaluations * eval_s``,
-  the evaluation points of ``n_evals``), and ``program_s_per_run``.
+  (``setup + compiles + steps * step_s + segments * call_overhead_s + evaluations * (eval_s +
+  probe_s)``, the evaluation points of ``n_evals``; ``probe_s`` is 0 unless ``--traces``), and
+  ``program_s_per_run``.
 
 With ``data_only`` (the first width), the seconds per step of the language sampler alone for
 the same runs (what the step spends drawing its batch, a ``lax.scan`` over the sequence).
@@ -39,13 +40,16 @@ more with the engine drawing ``--ahead-steps`` steps' batches in one sampler cal
 measures those widths (16 runs, deterministic reductions) with ``lookup="one_hot"`` (embedding
 rows and target logits picked by one-hot products: no scatter-add in the gradient, which
 deterministic reductions serialise), once as it is and once with the batches drawn ahead too
-(the candidate recipe of the sweeps). ``--budget`` starts
+(the candidate recipe of the sweeps). ``--traces W...`` measures those widths (16 runs) with
+``instability_traces`` on: the probe (the transformer's max attention logit and output
+log-partition on a test chunk) runs at every evaluation, ``probe_s`` each and ``probe_share``
+of the program. ``--budget`` starts
 no process after that many seconds and bounds each one (and each by ``--process-limit``,
 150 s: a compilation that stalls, as XLA's 64-run MLP program once did for minutes, costs only the runs not yet measured,
 the field ``last_started`` names its program); the JSON is rewritten after every process, so a
 run stopped by a time limit keeps what it finished. Processes run in order of what decides most: the first
-two widths of ``--widths``, the one-hot widths, the draw-ahead widths, the cache check, the
-nondeterministic widths, the other widths.
+two widths of ``--widths``, the one-hot widths, the traces widths, the draw-ahead widths, the
+cache check, the nondeterministic widths, the other widths.
 """
 
 from __future__ import annotations
@@ -77,7 +81,8 @@ def _median_time(fn, repeats: int) -> float:
 
 
 def measure(scale: str, law_path: str, width: int, n_runs: int, steps: int,
-            repeats: int, draw_ahead: int = 1, lookup: str = "gather") -> dict:
+            repeats: int, draw_ahead: int = 1, lookup: str = "gather",
+            traces: bool = False) -> dict:
     """One width and number of runs per program (in this process): see the module docstring."""
     import jax
     import numpy as np
@@ -88,7 +93,8 @@ def measure(scale: str, law_path: str, width: int, n_runs: int, steps: int,
 
     law = Law.load(ROOT / law_path)
     cfg = _base(scale, width=width, samples=None, schedule="constant",
-                seeds=tuple(range(n_runs)), **law.fields()).replace(lookup=lookup)
+                seeds=tuple(range(n_runs)), **law.fields()).replace(
+                    lookup=lookup, instability_traces=traces)
     t0 = time.perf_counter()
     trainer = Trainer(cfg, devices=jax.devices()[:1], draw_ahead=draw_ahead)
     jax.block_until_ready(trainer.params)
@@ -110,14 +116,21 @@ def measure(scale: str, law_path: str, width: int, n_runs: int, steps: int,
     trainer.evaluate()
     first_eval = time.perf_counter() - t
     ev = _median_time(trainer.evaluate, repeats)
+    probe = compile_probe = 0.0
+    if traces:  # the instability probe, run at every evaluation beside it
+        t = time.perf_counter()
+        trainer.probe()
+        first_probe = time.perf_counter() - t
+        probe = _median_time(trainer.probe, repeats)
+        compile_probe = max(first_probe - probe, 0.0)
 
     step_s = seg / steps
     overhead = max(one - step_s, 0.0)
     points = eval_steps(total, cfg.n_evals)
     segments = int(np.sum(np.diff(points) > 0))
     compile_seg, compile_eval = max(first_segment - seg, 0.0), max(first_eval - ev, 0.0)
-    program = (setup + compile_seg + compile_eval + total * step_s + segments * overhead
-               + len(points) * ev)
+    program = (setup + compile_seg + compile_eval + compile_probe + total * step_s
+               + segments * overhead + len(points) * (ev + probe))
     tokens = n_runs * cfg.batch_size * cfg.seq_len
     return {"width": width, "runs": n_runs, "draw_ahead": draw_ahead, "lookup": lookup,
             "n_params": trainer.n_params,
@@ -126,7 +139,9 @@ def measure(scale: str, law_path: str, width: int, n_runs: int, steps: int,
             "step_s": step_s, "tokens_per_s": tokens / step_s, "call_overhead_s": overhead,
             "eval_s": ev, "eval_in_steps": ev / step_s, "program_s": program,
             "program_s_per_run": program / n_runs,
-            "compile_share": (compile_seg + compile_eval) / program}
+            "compile_share": (compile_seg + compile_eval + compile_probe) / program,
+            "traces": traces, "probe_s": probe, "compile_probe_s": compile_probe,
+            "probe_share": len(points) * probe / program}
 
 
 def data_only(scale: str, n_runs: int, steps: int, repeats: int) -> dict:
@@ -175,7 +190,8 @@ def child(args: argparse.Namespace) -> None:
     for n in args.runs:
         print(json.dumps({"starting": n}), flush=True)
         print(json.dumps(measure(args.scale, args.law, args.child, n, args.steps,
-                                 args.repeats, args.ahead, args.lookup)), flush=True)
+                                 args.repeats, args.ahead, args.lookup, args.trace)),
+              flush=True)
     if args.data_only:
         for n in args.runs:
             print(json.dumps({"data_only": data_only(args.scale, n, args.steps,
@@ -184,7 +200,7 @@ def child(args: argparse.Namespace) -> None:
 
 def spawn(args: argparse.Namespace, width: int, runs: list[int], *, deterministic: bool,
           data: bool, timeout: float, env: dict | None = None, ahead: int = 1,
-          lookup: str = "gather") -> dict:
+          lookup: str = "gather", traces: bool = False) -> dict:
     """Run :func:`child` in a fresh process; collect its lines (also those printed before a
     timeout)."""
     e = dict(os.environ, **(env or {}))
@@ -197,7 +213,7 @@ def spawn(args: argparse.Namespace, width: int, runs: list[int], *, deterministi
     cmd = ([sys.executable, __file__, "--child", str(width), "--scale", args.scale,
            "--law", args.law, "--steps", str(args.steps), "--repeats", str(args.repeats),
            "--runs", *map(str, runs), "--ahead", str(ahead), "--lookup", lookup]
-           + (["--data-only"] if data else []))
+           + (["--data-only"] if data else []) + (["--trace"] if traces else []))
     t0 = time.perf_counter()
     status = "ok"
     try:
@@ -211,6 +227,7 @@ def spawn(args: argparse.Namespace, width: int, runs: list[int], *, deterministi
     lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     out = {"status": status, "process_s": time.perf_counter() - t0,
            "deterministic": deterministic, "draw_ahead": ahead, "lookup": lookup,
+           "traces": traces,
            "cache_dir": (env or {}).get(
                "SUPERCOLLAPSE_COMPILE_CACHE"), "measurements": [], "data_only": []}
     for line in lines:
@@ -229,7 +246,9 @@ def spawn(args: argparse.Namespace, width: int, runs: list[int], *, deterministi
                   f"{m['program_s']:.0f} s ({m['program_s_per_run']:.1f} s/run)"
                   f"{'' if deterministic else ' [nondeterministic]'}"
                   f"{f' [drawn {ahead} steps ahead]' if ahead > 1 else ''}"
-                  f"{f' [lookup {lookup}]' if lookup != 'gather' else ''}", flush=True)
+                  f"{f' [lookup {lookup}]' if lookup != 'gather' else ''}"
+                  f"{' [traces: probe {:.1%} of the program]'.format(m['probe_share']) if traces else ''}",
+                  flush=True)
     if status != "ok":
         print(f"width {width}: {status} (in the program of {out.get('last_started')} runs)",
               flush=True)
@@ -258,6 +277,9 @@ def main(argv: list[str] | None = None) -> dict | None:
     ap.add_argument("--one-hot", type=int, nargs="*", default=[], metavar="W",
                     help="widths measured again (16 runs) with lookup='one_hot', alone and with "
                          "the batches drawn ahead")
+    ap.add_argument("--traces", type=int, nargs="*", default=[], metavar="W",
+                    help="widths measured again (16 runs) with instability_traces on: the "
+                         "probe's time at every evaluation")
     ap.add_argument("--ahead-steps", type=int, default=None,
                     help="steps whose batches one sampler call draws (with --draw-ahead; "
                          "default --steps, so that a timed call draws no batch it does not use)")
@@ -270,6 +292,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     ap.add_argument("--data-only", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--ahead", type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument("--lookup", default="gather", help=argparse.SUPPRESS)
+    ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child is not None:
         child(args)
@@ -307,26 +330,30 @@ def main(argv: list[str] | None = None) -> dict | None:
     # in order of what decides most: the first two widths of --widths, the one-hot widths, the
     # draw-ahead widths, the cache check, the nondeterministic widths, then the other widths (a
     # budget cut drops the end)
-    jobs = [(w, args.runs, True, i == 0, None, 1, "gather") for i, w in enumerate(args.widths)]
     sixteen = [16] if 16 in args.runs else args.runs[-1:]
-    extra = [(w, sixteen, False, False, None, 1, "gather") for w in args.nondeterministic]
+
+    def job(width: int, runs: list[int] = sixteen, **kw) -> dict:  # spawn's arguments
+        return {"width": width, "runs": runs, "deterministic": True, "data": False, **kw}
+
+    jobs = [job(w, args.runs, data=i == 0) for i, w in enumerate(args.widths)]
+    extra = [job(w, deterministic=False) for w in args.nondeterministic]
     if args.cache_check is not None:
         cache = tempfile.mkdtemp(prefix="jax-cache-")
         env = {"SUPERCOLLAPSE_COMPILE_CACHE": cache}  # as `sweep --compile-cache` sets it
-        extra = [(args.cache_check, sixteen, True, False, env, 1, "gather")] * 2 + extra
-    extra = [(w, sixteen, True, False, None, args.ahead_steps, "gather")
-             for w in args.draw_ahead] + extra
-    extra = [(w, sixteen, True, False, None, ahead, "one_hot")
+        extra = [job(args.cache_check, env=env)] * 2 + extra
+    extra = [job(w, ahead=args.ahead_steps) for w in args.draw_ahead] + extra
+    extra = [job(w, traces=True) for w in args.traces] + extra
+    extra = [job(w, ahead=ahead, lookup="one_hot")
              for w in args.one_hot for ahead in (1, args.ahead_steps)] + extra
     jobs = jobs[:2] + extra + jobs[2:]
-    for width, runs, det, data, env, ahead, lookup in jobs:
+    for j in jobs:
         if left() <= 5:
-            out["processes"].append({"width": width, "runs": runs, "deterministic": det,
+            out["processes"].append({"width": j["width"], "runs": j["runs"],
+                                     "deterministic": j["deterministic"],
                                      "status": "skipped (budget)"})
             continue
-        out["processes"].append({"width": width, **spawn(
-            args, width, runs, deterministic=det, data=data,
-            timeout=min(left(), args.process_limit), env=env, ahead=ahead, lookup=lookup)})
+        out["processes"].append({"width": j["width"], **spawn(
+            args, **j, timeout=min(left(), args.process_limit))})
         if "device_kind" in out["processes"][-1]:  # the measured device, not this process's
             out["provenance"]["device_kind"] = out["processes"][-1]["device_kind"]
             out["provenance"]["backend"] = out["processes"][-1]["backend"]

@@ -31,7 +31,12 @@ def test_measure_fields(bench):
     assert 0 < m["compile_share"] < 1
 
 
-def test_measure_records_the_lookup(bench):
+def test_measure_records_the_lookup_and_the_probe(bench):
     m = bench.measure("lm-quick", "results/lm-quick/law.json", 8, 2, steps=2, repeats=1,
-                      lookup="one_hot")
-    assert m["lookup"] == "one_hot" and m["tokens_per_s"] > 0
+                      lookup="one_hot", traces=True)
+    assert m["lookup"] == "one_hot" and m["tokens_per_s"] > 0 and m["traces"]
+    assert m["probe_s"] > 0 and 0 < m["probe_share"] < 1
+    parts = (m["setup_s"] + m["compile_segment_s"] + m["compile_eval_s"] + m["compile_probe_s"]
+             + m["horizon_steps"] * m["step_s"] + m["segments"] * m["call_overhead_s"]
+             + m["evaluations"] * (m["eval_s"] + m["probe_s"]))
+    assert m["program_s"] == pytest.approx(parts)
