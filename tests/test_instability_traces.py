@@ -84,3 +84,21 @@ def test_max_logit_grows_at_a_high_rate_without_qk_norm():
     normed = train(cfg).curves["max_attn_logit"]
     assert (free[:, -1] > 5 * free[:, 0]).all(), free
     assert (free[:, -1] > 3 * normed[:, -1]).all(), (free, normed)
+
+
+def test_late_alarm_runs_are_the_alarm_run_with_a_warmup():
+    """alarm-late: the alarm sweep's config with each warmup, without QK-norm at each multiple
+    of the rate and with it at the largest (the twin); nothing else changes."""
+    from supercollapse.paths import results_dir
+    from supercollapse.train import experiments as E
+
+    law = E.Law.load(results_dir() / "lm-tuned" / "law-first.json")
+    ref = E.instability_alarm("lm-tuned", law)[0]
+    late = E.instability_alarm_late("lm-tuned", law)
+    assert len(late) == len(E.ALARM_LATE_WARMUPS) * (1 + len(E.ALARM_LATE_MULTS))
+    top = max(E.ALARM_LATE_MULTS)
+    for c in late:
+        m, w = c.lr / ref.lr, c.warmup_frac
+        assert w in E.ALARM_LATE_WARMUPS and (m in E.ALARM_LATE_MULTS)
+        assert c.qk_norm == (c.tags["variant"].startswith("qk_norm")) and (c.qk_norm <= (m == top))
+        assert c.replace(lr=ref.lr, warmup_frac=0.0, qk_norm=True, tags={}) == ref.replace(tags={})

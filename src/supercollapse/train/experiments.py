@@ -689,6 +689,30 @@ def instability_alarm(scale: str, law: Law) -> list[TrainConfig]:
                   for m in ALARM_MULTS]
 
 
+
+# Late trouble for the alarm: the same width and horizon with a linear warmup over 10 % or 30 %
+# of training, so that the peak rate arrives after the first tenth the alarm forecasts from;
+# without QK-norm at ALARM_LATE_MULTS times the recipe's rate, and with it at the largest (the
+# twin each unstable run is compared with).
+ALARM_LATE_WARMUPS, ALARM_LATE_MULTS = (0.1, 0.3), (2.0, 3.0)
+
+
+def instability_alarm_late(scale: str, law: Law) -> list[TrainConfig]:
+    """:func:`instability_alarm`'s run with a warmup of ``ALARM_LATE_WARMUPS`` of training:
+    with QK-norm at ``max(ALARM_LATE_MULTS)`` times the peak rate (variants
+    ``qk_norm_x<m>_warmup<w>``) and without it at each of ``ALARM_LATE_MULTS`` times
+    (``no_qk_norm_x<m>_warmup<w>``)."""
+    base = _base(scale, width=ALARM_WIDTH, samples=None, schedule="linear", seeds=(0,),
+                 instability_traces=True, **law.fields())
+    out, top = [], max(ALARM_LATE_MULTS)
+    for w in ALARM_LATE_WARMUPS:
+        out.append(base.replace(lr=top * base.lr, warmup_frac=w, tags={
+            "experiment": "alarm-late", "variant": f"qk_norm_x{top:g}_warmup{w:g}"}))
+        out += [base.replace(qk_norm=False, lr=m * base.lr, warmup_frac=w, tags={
+                    "experiment": "alarm-late", "variant": f"no_qk_norm_x{m:g}_warmup{w:g}"})
+                for m in ALARM_LATE_MULTS]
+    return out
+
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise_runs,
     "ladder": exponent_ladder, "ladder-horizon": ladder_horizon,
@@ -698,6 +722,7 @@ EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "instability": instability,
     "instability-recipe": instability_recipe, "instability-late": instability_late,
     "instability-decay": instability_decay, "alarm": instability_alarm,
+    "alarm-late": instability_alarm_late,
 }
 
 LAWLESS_SWEEPS = ("horizon", "param", "param-eps", "instability", "instability-recipe",
@@ -707,7 +732,7 @@ SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS), "param-eps": 
                 "instability": tuple(INSTABILITY_LADDERS),
                 "instability-recipe": tuple(INSTABILITY_LADDERS), "instability-late": ("lm-quick",),
                 "instability-decay": ("lm-quick",),
-                "alarm": ("lm-tuned",)}  # sweeps limited to some scales (default: every scale)
+                "alarm": ("lm-tuned",), "alarm-late": ("lm-tuned",)}  # sweeps limited to some scales (default: every scale)
 
 
 def sweep_scales(name: str) -> list[str]:
