@@ -112,7 +112,8 @@ def test_sigma_ratio_of_two_protocols():
     def ladder(data_noise, protocol):
         dev = 0.01 * init + data_noise * data
         return Ladder([(C * p, 1.0 + np.outer(1 + dev[:, k], shape) * (1 + 0.01 * C / 10))
-                       for k, p in enumerate((1.0, 2.0, 4.0, 8.0))], seed_protocol=protocol)
+                       for k, p in enumerate((1.0, 2.0, 4.0, 8.0))],
+                      sizes=[1e3, 2e3, 4e3, 8e3], seed_protocol=protocol)
 
     ind, shared = ladder(0.02, "independent"), ladder(0.0, "shared_data")
     r = sigma_ratio(ind, shared, x=X, n_bootstrap=100)
@@ -125,6 +126,8 @@ def test_sigma_ratio_of_two_protocols():
     np.testing.assert_allclose(gated.per_size, r.per_size[1:], rtol=1e-12)
     with pytest.raises(ValueError, match="same seed"):
         sigma_ratio(ind.with_seeds(range(5)), shared, x=X)
+    with pytest.raises(ValueError, match="different sizes"):
+        sigma_ratio(ind.select([0, 1, 2]), shared.select([1, 2, 3]), x=X)
     with pytest.raises(ValueError, match="one entry per size"):
         ind.select([True, False])
 

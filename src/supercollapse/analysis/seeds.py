@@ -365,6 +365,9 @@ def sigma_ratio(a: LadderLike, b: LadderLike, *, x_min: float = 0.2, L0: float =
     if len(la) != len(lb) or na != nb or len(set(na)) != 1 or na[0] < 2:
         raise ValueError(f"sigma_ratio: the two ladders need the same sizes and the same seed "
                          f"count (2 or more) at every size; seeds per size {na} and {nb}")
+    if la.sizes_known() and lb.sizes_known() and not np.allclose(la.sizes, lb.sizes):
+        raise ValueError(f"sigma_ratio: the ladders have different sizes, {la.sizes.tolist()} "
+                         f"and {lb.sizes.tolist()}")
     if not 0 < confidence < 1:
         raise ValueError(f"sigma_ratio: confidence={confidence!r} must lie in (0, 1)")
     n = na[0]
