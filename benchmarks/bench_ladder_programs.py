@@ -43,12 +43,12 @@ deterministic reductions serialise), once as it is and once with the batches dra
 (the candidate recipe of the sweeps). ``--traces W...`` measures those widths (16 runs) with
 ``instability_traces`` on: the probe (the transformer's max attention logit and output
 log-partition on a test chunk) runs at every evaluation, ``probe_s`` each and ``probe_share``
-of the program. ``--budget`` starts
-no process after that many seconds and bounds each one (and each by ``--process-limit``,
-150 s: a compilation that stalls, as XLA's 64-run MLP program once did for minutes, costs only the runs not yet measured,
-the field ``last_started`` names its program); the JSON is rewritten after every process, so a
-run stopped by a time limit keeps what it finished. Processes run in order of what decides most: the first
-two widths of ``--widths``, the one-hot widths, the traces widths, the draw-ahead widths, the
+of the program. ``--budget`` starts no process after that many seconds and bounds each one
+(and each by ``--process-limit``, 150 s: a compilation that stalls, as XLA's 64-run MLP program
+once did for minutes, costs only the runs not yet measured, the field ``last_started`` names
+its program); the JSON is rewritten after every process, so a run stopped by a time limit keeps
+what it finished. Processes run in order of what decides most: the first two widths of
+``--widths``, the one-hot widths, the traces widths, the draw-ahead widths, the
 cache check, the nondeterministic widths, the other widths.
 """
 
@@ -328,8 +328,8 @@ def main(argv: list[str] | None = None) -> dict | None:
             Path(args.out).write_text(json.dumps(out, indent=1, default=str) + "\n")
 
     # in order of what decides most: the first two widths of --widths, the one-hot widths, the
-    # draw-ahead widths, the cache check, the nondeterministic widths, then the other widths (a
-    # budget cut drops the end)
+    # traces widths, the draw-ahead widths, the cache check, the nondeterministic widths, then the
+    # other widths (a budget cut drops the end)
     sixteen = [16] if 16 in args.runs else args.runs[-1:]
 
     def job(width: int, runs: list[int] = sixteen, **kw) -> dict:  # spawn's arguments

@@ -27,13 +27,13 @@ import numpy as np
 from supercollapse.results import load_run, run_files
 from supercollapse.train.config import TrainConfig
 
-DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)
-            if f.default is not dataclasses.MISSING}
+DEFAULT = TrainConfig()  # every field at its default
+FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 
 
 def pair_key(cfg: TrainConfig, ignore: tuple[str, ...]) -> str:
     """The run id of ``cfg`` with the ``ignore`` fields at their defaults."""
-    return cfg.replace(**{f: DEFAULTS[f] for f in ignore}).run_id()
+    return cfg.replace(**{f: getattr(DEFAULT, f) for f in ignore}).run_id()
 
 
 def max_sigma_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tol", type=float, default=0.1, help="largest distance in seed sigmas")
     args = ap.parse_args(argv)
     ignore = tuple(args.ignore)
-    unknown = [f for f in ignore if f not in DEFAULTS]
+    unknown = [f for f in ignore if f not in FIELDS]
     if unknown:
-        ap.error(f"--ignore: not TrainConfig fields with defaults: {unknown}")
+        ap.error(f"--ignore: not TrainConfig fields: {unknown}")
     runs_a = [load_run(f) for f in run_files(Path(args.a))]
     runs_b = {pair_key(r.config, ignore): r for r in map(load_run, run_files(Path(args.b)))}
     worst, missing = 0.0, 0

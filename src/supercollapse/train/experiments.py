@@ -583,6 +583,7 @@ def param_collapse_lr(scale: str, law: Law) -> list[TrainConfig]:
                                          "lr_mult": m})
             for c in param_collapse(scale, law) for m in PARAM_COLLAPSE_LR_MULTS]
 
+
 # Chapter 10 (issue 36): small-scale proxies for training instabilities (Wortsman et al. 2023).
 # The transformer at peak rates from well below to far above its best, with linear decay after a
 # 5% warmup over a fixed run, logging the max attention logit and the output log-partition
@@ -689,7 +690,6 @@ def instability_alarm(scale: str, law: Law) -> list[TrainConfig]:
                   for m in ALARM_MULTS]
 
 
-
 # Late trouble for the alarm: the same width and horizon with a linear warmup over 10 % or 30 %
 # of training, so that the peak rate arrives after the first tenth the alarm forecasts from;
 # without QK-norm at ALARM_LATE_MULTS times the recipe's rate, and with it at the largest (the
@@ -702,8 +702,7 @@ def instability_alarm_late(scale: str, law: Law) -> list[TrainConfig]:
     with QK-norm at ``max(ALARM_LATE_MULTS)`` times the peak rate (variants
     ``qk_norm_x<m>_warmup<w>``) and without it at each of ``ALARM_LATE_MULTS`` times
     (``no_qk_norm_x<m>_warmup<w>``)."""
-    base = _base(scale, width=ALARM_WIDTH, samples=None, schedule="linear", seeds=(0,),
-                 instability_traces=True, **law.fields())
+    base = instability_alarm(scale, law)[0]  # its reference run; the tags are replaced
     out, top = [], max(ALARM_LATE_MULTS)
     for w in ALARM_LATE_WARMUPS:
         out.append(base.replace(lr=top * base.lr, warmup_frac=w, tags={
@@ -712,6 +711,7 @@ def instability_alarm_late(scale: str, law: Law) -> list[TrainConfig]:
                     "experiment": "alarm-late", "variant": f"no_qk_norm_x{m:g}_warmup{w:g}"})
                 for m in ALARM_LATE_MULTS]
     return out
+
 
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise_runs,
@@ -732,7 +732,8 @@ SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS), "param-eps": 
                 "instability": tuple(INSTABILITY_LADDERS),
                 "instability-recipe": tuple(INSTABILITY_LADDERS), "instability-late": ("lm-quick",),
                 "instability-decay": ("lm-quick",),
-                "alarm": ("lm-tuned",), "alarm-late": ("lm-tuned",)}  # sweeps limited to some scales (default: every scale)
+                "alarm": ("lm-tuned",),
+                "alarm-late": ("lm-tuned",)}  # sweeps limited to some scales (default: every scale)
 
 
 def sweep_scales(name: str) -> list[str]:
