@@ -9,16 +9,21 @@ spread of the first folder's run at the same evaluation,
 
 .. math:: \\max_{s,t} |L^{b}_{s}(t) - L^{a}_{s}(t)| \\,/\\, \\sigma_a(t),
 
-(:math:`\\sigma_a` the standard deviation over seeds, ``ddof=1``; evaluations after step 0), and
+(:math:`\\sigma_a` the standard deviation over seeds, ``ddof=1``; evaluations after step 0), with
+the median of the same ratio and the largest relative difference :math:`|L^b - L^a| / L^a`, and
 each folder's program wall time per width (``meta["program"]["wall_seconds"]``, one program per
-width and run length: counted once). Exit status 1 if a pair differs by more than ``--tol``
-(default 0.1) or a run of the first folder has no partner.
+width and run length: counted once) and device. Exit status 1 if a pair differs by more than
+``--tol`` (default 0.1) or a run of the first folder has no partner. ``--json FILE`` writes the
+table, the times and both folders' provenance (devices, commits) to ``FILE``. ``--verdicts``
+also compares what the book concludes from each folder: the supercollapse verdict of every
+ladder (``supercollapse.verdicts.runs_verdicts``) in both, side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from pathlib import Path
 
@@ -36,11 +41,16 @@ def pair_key(cfg: TrainConfig, ignore: tuple[str, ...]) -> str:
     return cfg.replace(**{f: getattr(DEFAULT, f) for f in ignore}).run_id()
 
 
-def max_sigma_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """``max |b - a| / sigma_a`` over seeds and evaluations after the first (``(seeds, evals)``
-    arrays of the same seeds; needs two seeds or more)."""
+def sigma_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``|b - a| / sigma_a`` per seed and evaluation after the first (``(seeds, evals)`` arrays
+    of the same seeds; needs two seeds or more)."""
     sigma = a[:, 1:].std(axis=0, ddof=1)
-    return float(np.max(np.abs(b[:, 1:] - a[:, 1:]) / sigma))
+    return np.abs(b[:, 1:] - a[:, 1:]) / sigma
+
+
+def max_sigma_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """``max |b - a| / sigma_a`` over seeds and evaluations after the first."""
+    return float(np.max(sigma_distances(a, b)))
 
 
 def program_seconds(runs: list) -> dict[int, float]:
@@ -55,6 +65,25 @@ def program_seconds(runs: list) -> dict[int, float]:
     return dict(sorted(out.items()))
 
 
+def compare_verdicts(runs_a: list, runs_b: list) -> list[dict]:
+    """The verdict rows of both folders' ladders, printed side by side (``Delta<sigma``
+    fraction, median ``Delta/sigma``, verdict)."""
+    from supercollapse.verdicts import runs_verdicts
+
+    va, vb = runs_verdicts(runs_a, "a"), runs_verdicts(runs_b, "b")
+    out = []
+    print(f"{'ladder':>24s}  {'Delta<sigma a / b':>17s}  {'median D/s a / b':>16s}  verdicts")
+    for ra, rb in zip(va, vb, strict=True):
+        assert (ra.variant, ra.schedule) == (rb.variant, rb.schedule), (ra, rb)
+        print(f"{ra.variant + ', ' + ra.schedule:>24s}  {ra.frac_below[0]:8.3f} {rb.frac_below[0]:8.3f}"
+              f"  {ra.median_ratio:7.3f} {rb.median_ratio:8.3f}  {ra.verdict} / {rb.verdict}")
+        out.append({"variant": ra.variant, "schedule": ra.schedule,
+                    "frac_below": [ra.frac_below, rb.frac_below],
+                    "median_ratio": [ra.median_ratio, rb.median_ratio],
+                    "verdict": [ra.verdict, rb.verdict]})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ignore", nargs="*", default=["lookup"],
                     help="config fields that may differ (set to their defaults to pair)")
     ap.add_argument("--tol", type=float, default=0.1, help="largest distance in seed sigmas")
+    ap.add_argument("--json", default=None, metavar="FILE", help="also write the comparison here")
+    ap.add_argument("--verdicts", action="store_true",
+                    help="also compare the collapse verdicts of every ladder of both folders")
     args = ap.parse_args(argv)
     ignore = tuple(args.ignore)
     unknown = [f for f in ignore if f not in FIELDS]
@@ -70,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--ignore: not TrainConfig fields: {unknown}")
     runs_a = [load_run(f) for f in run_files(Path(args.a))]
     runs_b = {pair_key(r.config, ignore): r for r in map(load_run, run_files(Path(args.b)))}
-    worst, missing = 0.0, 0
-    print(f"{'width':>5s} {'run':>12s} {'max |dL| / sigma':>17s}")
+    worst, missing, rows = 0.0, 0, []
+    print(f"{'width':>5s} {'run':>12s} {'max |dL| / sigma':>17s} {'median':>7s} {'max |dL| / L':>12s}")
     for ra in sorted(runs_a, key=lambda r: (r.config.width, r.config.run_id())):
         rb = runs_b.get(pair_key(ra.config, ignore))
         label = ra.config.tags.get("variant", ra.config.schedule)
@@ -81,9 +113,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if not np.array_equal(ra.curves["step"], rb.curves["step"]):
             raise SystemExit(f"{ra.config.run_id()}: the two runs have different evaluation steps")
-        d = max_sigma_distance(ra.curves["test_loss"], rb.curves["test_loss"])
+        la, lb = ra.curves["test_loss"], rb.curves["test_loss"]
+        ds = sigma_distances(la, lb)
+        d, med, rel = float(ds.max()), float(np.median(ds)), float(np.max(np.abs(lb / la - 1)))
         worst = max(worst, d)
-        print(f"{ra.config.width:5d} {label:>12s} {d:17.3f}")
+        rows.append({"width": ra.config.width, "run": label, "run_id": ra.config.run_id(),
+                     "max_sigma": d, "median_sigma": med, "max_rel": rel})
+        print(f"{ra.config.width:5d} {label:>12s} {d:17.3f} {med:7.3f} {rel:12.1e}")
     sa, sb = program_seconds(runs_a), program_seconds(list(runs_b.values()))
     print("program wall seconds per width (a / b):")
     for w in sorted(set(sa) | set(sb)):
@@ -91,6 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     ta, tb = sum(sa.values()), sum(sb.values())
     print(f"total {ta:.1f} s / {tb:.1f} s: {ta / tb:.2f}x" if tb else "no program times")
     print(f"largest distance {worst:.3f} sigma (tolerance {args.tol}); {missing} without partner")
+    verdicts = compare_verdicts(runs_a, list(runs_b.values())) if args.verdicts else None
+    if args.json:
+        def prov(runs: list) -> dict:
+            return {k: sorted({str(r.meta.get(k)) for r in runs}) for k in
+                    ("device_kind", "git_commit", "jax_version", "xla_flags")}
+        out = {"a": args.a, "b": args.b, "ignore": list(ignore), "tol": args.tol, "pairs": rows,
+               "program_seconds": {"a": sa, "b": sb}, "total_seconds": [ta, tb],
+               "largest_sigma": worst, "missing": missing, "verdicts": verdicts,
+               "provenance": {"a": prov(runs_a), "b": prov(list(runs_b.values()))}}
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
     return int(worst > args.tol or missing > 0)
 
 

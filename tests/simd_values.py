@@ -30,10 +30,10 @@ from supercollapse.analysis.frontier import (
     local_exponent,
 )
 from supercollapse.analysis.recipe import ladder_gains, recipe_gates
-from supercollapse.analysis.seeds import compare_ladders
+from supercollapse.analysis.seeds import compare_ladders, sigma_ratio
 from supercollapse.analysis.theory import fit_two_term
 from supercollapse.paths import results_dir
-from supercollapse.results import load_runs, load_sweep, select_runs, to_ladder
+from supercollapse.results import load_runs, load_sweep, longest_per_size, select_runs, to_ladder
 
 
 def fit_values(fit) -> list[float]:
@@ -139,6 +139,18 @@ def values() -> dict[str, list[float]]:
         t = T * batch * np.geomspace(0.25, 4.0, 64)
         v.append(local_exponent(t, [model.loss(s, r.n_params) for s in t], T * batch))
     out["ch5 hump time exponent"] = v
+    # chapter 5, the ladder at its own law: gate, verdicts, tilt, sigma ratio, like for like
+    seeds = load_sweep("ladder-seeds")
+    longest = longest_per_size(load_sweep("ladder-horizon")["constant"]
+                               + load_sweep("ladder-horizon-long")["constant"])
+    for k in ("independent", "shared_data"):
+        g = ladder_gains(seeds[k], longest, 0.0)
+        res = collapse_metrics(to_ladder(seeds[k]), None, L0=0.0)
+        s = summarize_collapse(res, x_min=0.2)
+        out[f"ch5 ladder-seeds {k}"] = [*g.ratio, *g.transient_ratio, s.frac_below, s.median_ratio,
+                                        *x_average(res.x, res.sigma_per_size, 0.2)]
+    r = sigma_ratio(to_ladder(seeds["independent"]), to_ladder(seeds["shared_data"]))
+    out["ch5 ladder-seeds sigma ratio"] = [*r.per_size, r.pooled, r.lo, r.hi]
     out |= transformer_values()
     return out
 

@@ -1,6 +1,8 @@
 """``benchmarks/compare_recipes.py``: pairs the runs of two folders of one sweep with the
 ignored fields at their defaults, and measures their distance in seed sigmas."""
 
+import json
+
 import numpy as np
 import pytest
 from benchmark_modules import benchmark_module
@@ -30,6 +32,12 @@ def test_one_hot_recipe_pairs_with_the_stored_runs(compare, tmp_path, capsys):
     save_run(train(cfg.replace(lookup="one_hot")), b / "run.npz")
     assert compare.main([str(a), str(b)]) == 0  # lookup ignored: one pair, well within 0.1
     assert "largest distance" in capsys.readouterr().out
+    out = tmp_path / "cmp.json"
+    assert compare.main([str(a), str(b), "--verdicts", "--json", str(out)]) == 0
+    rec = json.loads(out.read_text())
+    assert [p["run_id"] for p in rec["pairs"]] == [cfg.run_id()] and rec["missing"] == 0
+    assert rec["verdicts"] == []  # one size: no ladder to judge
+    assert rec["pairs"][0]["median_sigma"] <= rec["pairs"][0]["max_sigma"] == rec["largest_sigma"]
     assert compare.main([str(a), str(b), "--ignore"]) == 1  # lookup compared: no partner
     save_run(train(cfg.replace(lr=3 * cfg.lr, lookup="one_hot")), b / "run.npz")
     assert compare.main([str(a), str(b)]) == 1  # another recipe: no partner either

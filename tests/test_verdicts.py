@@ -87,6 +87,12 @@ def test_prose_says_what_the_table_says(rows):
             assert r.verdict == "broken" and 2.5 < r.median_ratio < 4.5, r
         if r.sweep == "full/ladder":
             assert r.verdict != "supercollapse" and round(r.span) == 303 and r.n_seeds == 3, r
+        if r.sweep == "full/ladder-seeds":  # the 303x ladder at its own law, both protocols
+            assert r.verdict != "supercollapse" and r.n_seeds == 5, r
+            assert r.seed_protocol == r.variant in ("independent", "shared_data"), r
+            assert round(r.span) == (123 if r.sizes == "all trained" else 55), r
+        if r.sweep == "full/param-collapse":  # chapter 9 at the full scale: none supercollapses
+            assert r.verdict != "supercollapse" and r.n_seeds == 5, r
         if r.sweep in ("lm-full/collapse", "lm-full/breakdown"):  # the first recipe
             assert r.verdict == "broken", r
         if r.sweep == "lm-full/lr":  # the learning-rate ladders: borderline at best

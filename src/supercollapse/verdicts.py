@@ -43,18 +43,20 @@ from .results import by_variant, load_runs, to_ladder
 #: The sweeps whose variants are ladders to a horizon, ``(scale, sweep, law)``, in the book's
 #: order. With a ``law`` (a file of ``results/<scale>/``: the horizon law the sweep was run at) a
 #: second row reads the ladder cut to the sizes inside that law's fitted range, the ladder
-#: chapters 4, 5 and 8 read first; the 303x ladder of chapter 5 is read whole.
+#: chapters 4, 5 and 8 read first; `full/ladder` (the 303x ladder at `full/law.json`) is read whole.
 LADDER_SWEEPS: tuple[tuple[str, str, str | None], ...] = (
     ("full", "collapse", "law.json"), ("full", "breakdown", "law.json"), ("full", "ladder", None),
+    ("full", "ladder-seeds", "ladder-law.json"),
     ("lm-full", "collapse", "law.json"), ("lm-full", "breakdown", "law.json"),
     ("lm-full", "lr", None), ("lm-tuned", "collapse-first", "law-first.json"),
     ("lm-tuned", "collapse", "law.json"), ("lm-tuned", "breakdown", "law.json"),
-    ("quick", "param-collapse", None),
+    ("quick", "param-collapse", None), ("full", "param-collapse", "law.json"),
 )
 
 #: Where each sweep is read in the book.
 CHAPTER_OF: dict[tuple[str, str], str] = {
     ("full", "collapse"): "4", ("full", "breakdown"): "5", ("full", "ladder"): "5",
+    ("full", "ladder-seeds"): "5", ("full", "param-collapse"): "9",
     ("lm-full", "collapse"): "8", ("lm-full", "breakdown"): "8", ("lm-full", "lr"): "8",
     ("lm-tuned", "collapse-first"): "8", ("lm-tuned", "collapse"): "8",
     ("lm-tuned", "breakdown"): "8", ("quick", "param-collapse"): "9",
@@ -146,52 +148,74 @@ def ladder_verdicts(
 ) -> list[LadderVerdict]:
     """The verdict of every ladder stored under ``root`` (default: the book's ``results/``).
 
-    For each ``(scale, sweep, law)`` in ``sweeps`` and each variant
-    (:func:`~supercollapse.results.by_variant`), the runs' :class:`~supercollapse.analysis.ladder.Ladder`
-    (all sizes, and with a ``law`` also the sizes inside the fitted range of that horizon law,
-    when that drops any) goes through
-    :func:`~supercollapse.analysis.diagnose.check_scaling` with ``x_range = (0.2, 1)``, the
-    task's ``L0`` and ``n_bootstrap`` seed-bootstrap draws. Sweeps missing under ``root`` are
-    skipped; rows come in the order of ``sweeps``, variants sorted by name.
+    For each ``(scale, sweep, law)`` in ``sweeps``, :func:`runs_verdicts` of the runs of
+    ``root/scale/sweep`` (with a ``law``, a file of ``root/scale/``, also cut to the sizes inside
+    that law's fitted range). Sweeps missing under ``root`` are skipped; rows come in the order
+    of ``sweeps``, variants sorted by name.
     """
-    from .analysis.diagnose import check_scaling
     from .paths import results_dir
 
     base = results_dir() if root is None else Path(root)
     rows: list[LadderVerdict] = []
     for scale, sweep, law in sweeps:
         directory = base / scale / sweep
-        if not directory.is_dir():
-            continue
-        groups = by_variant(load_runs(directory))
-        span = _fit_range(base, scale, law) if law else None
-        floor: tuple[float, str] | None = None
-        for variant in sorted(groups):
-            for runs in _ladders_of(groups[variant]):
-                ladders = [("all trained", runs)]
-                if span is not None:
-                    inside = [r for r in runs if span[0] * 0.999 <= r.n_params <= span[1] * 1.001]
-                    if len(inside) != len(runs):
-                        ladders.append(("in law's fit range", inside))
-                for sizes, rr in ladders:
-                    if len(rr) < 3:
-                        continue
-                    if floor is None:
-                        floor = _task_floor(rr)
-                    cfg = rr[0].config
-                    rep = check_scaling(to_ladder(rr), L0=floor[0], x_range=(0.2, 1.0),
-                                        n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
-                    f = rep.frac_below
-                    rows.append(LadderVerdict(
-                        sweep=f"{scale}/{sweep}", variant=variant, sizes=sizes,
-                        chapter=CHAPTER_OF.get((scale, sweep), ""),
-                        model=_MODEL.get(cfg.model, cfg.model), task=_TASK.get(cfg.task, cfg.task),
-                        n_sizes=len(rr), p_min=float(rr[0].n_params), p_max=float(rr[-1].n_params),
-                        n_seeds=int(np.min(rep.n_seeds)),
-                        seed_protocol=cfg.seed_protocol, L0=floor[0], L0_source=floor[1],
-                        schedule=", ".join(sorted({_schedule(r.config) for r in rr})),
-                        frac_below=(float(f.value), float(f.lo), float(f.hi)),
-                        median_ratio=float(rep.median_ratio.value), verdict=rep.verdict))
+        if directory.is_dir():
+            rows += runs_verdicts(load_runs(directory), f"{scale}/{sweep}",
+                                  span=_fit_range(base, scale, law) if law else None,
+                                  chapter=CHAPTER_OF.get((scale, sweep), ""),
+                                  n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
+    return rows
+
+
+def runs_verdicts(
+    runs: Sequence,
+    sweep: str,
+    *,
+    span: tuple[float, float] | None = None,
+    chapter: str = "",
+    n_bootstrap: int = 200,
+    confidence: float = 0.9,
+    seed: int = 0,
+) -> list[LadderVerdict]:
+    """The verdicts of the ladders in one sweep's runs, named ``sweep`` in the rows.
+
+    Each variant (:func:`~supercollapse.results.by_variant`) is split into one ladder per
+    schedule; each ladder (all sizes, and with ``span = (P_min, P_max)`` also the sizes inside
+    it, when that drops any) goes through
+    :func:`~supercollapse.analysis.diagnose.check_scaling` with ``x_range = (0.2, 1)``, the
+    task's ``L0`` and ``n_bootstrap`` seed-bootstrap draws. Ladders of fewer than 3 sizes are
+    skipped.
+    """
+    from .analysis.diagnose import check_scaling
+
+    groups = by_variant(list(runs))
+    floor: tuple[float, str] | None = None
+    rows: list[LadderVerdict] = []
+    for variant in sorted(groups):
+        for ladder_runs in _ladders_of(groups[variant]):
+            ladders = [("all trained", ladder_runs)]
+            if span is not None:
+                inside = [r for r in ladder_runs if span[0] * 0.999 <= r.n_params <= span[1] * 1.001]
+                if len(inside) != len(ladder_runs):
+                    ladders.append(("in law's fit range", inside))
+            for sizes, rr in ladders:
+                if len(rr) < 3:
+                    continue
+                if floor is None:
+                    floor = _task_floor(rr)
+                cfg = rr[0].config
+                rep = check_scaling(to_ladder(rr), L0=floor[0], x_range=(0.2, 1.0),
+                                    n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
+                f = rep.frac_below
+                rows.append(LadderVerdict(
+                    sweep=sweep, variant=variant, sizes=sizes, chapter=chapter,
+                    model=_MODEL.get(cfg.model, cfg.model), task=_TASK.get(cfg.task, cfg.task),
+                    n_sizes=len(rr), p_min=float(rr[0].n_params), p_max=float(rr[-1].n_params),
+                    n_seeds=int(np.min(rep.n_seeds)),
+                    seed_protocol=cfg.seed_protocol, L0=floor[0], L0_source=floor[1],
+                    schedule=", ".join(sorted({_schedule(r.config) for r in rr})),
+                    frac_below=(float(f.value), float(f.lo), float(f.hi)),
+                    median_ratio=float(rep.median_ratio.value), verdict=rep.verdict))
     return rows
 
 
@@ -260,6 +284,7 @@ def update_page(path: str | Path | None = None, rows: Sequence[LadderVerdict] | 
 
 
 __all__ = ["BEGIN", "END", "LADDER_SWEEPS", "LadderVerdict", "ladder_verdicts", "page_table",
+           "runs_verdicts",
            "update_page", "verdict_counts", "verdicts_markdown"]
 
 if __name__ == "__main__":
