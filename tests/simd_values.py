@@ -21,7 +21,7 @@ from supercollapse.analysis.collapse import (
     summarize_collapse,
     x_average,
 )
-from supercollapse.analysis.diagnose import check_scaling
+from supercollapse.analysis.diagnose import check_scaling, paired_contrast
 from supercollapse.analysis.fits import fit_power_law_offset
 from supercollapse.analysis.frontier import (
     bootstrap_horizon_law,
@@ -151,6 +151,21 @@ def values() -> dict[str, list[float]]:
                                         *x_average(res.x, res.sigma_per_size, 0.2)]
     r = sigma_ratio(to_ladder(seeds["independent"]), to_ladder(seeds["shared_data"]))
     out["ch5 ladder-seeds sigma ratio"] = [*r.per_size, r.pooled, r.lo, r.hi]
+    # chapter 9 at the full scale: verdicts of each recipe, paired contrasts, sigma vs chapter 4
+    full = load_sweep("param-collapse")
+    fit = {v: [r for r in runs if lo <= r.n_params <= hi] for v, runs in full.items()}
+    for v in sorted(full):
+        for name, runs in (("all", full[v]), ("fit", fit[v])):
+            rep = check_scaling(to_ladder(runs), L0=0.0, n_bootstrap=200)
+            f = rep.frac_below
+            out[f"ch9 full {v} {name}"] = [f.value, f.lo, f.hi, rep.summary.mean_delta,
+                                           rep.summary.mean_sigma]
+    for a, b in (("mup", "standard"), ("mup", "sp_global"), ("standard", "sp_global")):
+        d = paired_contrast(to_ladder(fit[a]), to_ladder(fit[b]), n_bootstrap=200).frac_diff
+        out[f"ch9 full contrast {a} {b}"] = [d.value, d.lo, d.hi]
+    ch4 = to_ladder([r for r in sweep["linear"] if lo <= r.n_params <= hi])
+    r = sigma_ratio(to_ladder(fit["mup"]), ch4)
+    out["ch9 full sigma vs ch4"] = [r.pooled, r.lo, r.hi]
     out |= transformer_values()
     return out
 
