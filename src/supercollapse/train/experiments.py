@@ -713,6 +713,25 @@ def instability_alarm_late(scale: str, law: Law) -> list[TrainConfig]:
     return out
 
 
+# Parameterisations of the transformer (chapter 9): the recipes of PARAM_VARIANTS that train
+# different networks (NTK and mean-field are SP's and µP's twins under per-layer Adam rates, as
+# chapter 9 shows for the MLP) on the instability grid of lm-quick (widths 16-64, rates 1e-2 to 1,
+# 1,000 steps, linear decay after a 5% warmup; QK-norm on), 2 seeds: does the best rate transfer?
+PARAM_LM_VARIANTS = ("sp_global", "standard", "mup")
+
+
+def param_lm(scale: str, law: Law | None = None) -> list[TrainConfig]:
+    """Learning-rate transfer of the transformer per parameterisation: ``PARAM_LM_VARIANTS``
+    at every rate and width of ``INSTABILITY_LADDERS[scale]``, its schedule and warmup, base
+    width the narrowest, ``PARAM_SEEDS`` seeds (no --law; no traces)."""
+    del law
+    lad = INSTABILITY_LADDERS[scale]
+    fields = {k: v for k, v in INSTABILITY_FIELDS.items() if k != "instability_traces"}
+    return rate_grid_runs(scale, "param-lm", {v: PARAM_VARIANTS[v] for v in PARAM_LM_VARIANTS},
+                          lad["widths"], lad["steps"], lad["lrs"],
+                          _scale(scale).seeds[:PARAM_SEEDS], base_width=lad["widths"][0], **fields)
+
+
 EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "horizon": horizon_fit, "collapse": collapse, "breakdown": breakdown, "noise": noise_runs,
     "ladder": exponent_ladder, "ladder-horizon": ladder_horizon,
@@ -722,10 +741,10 @@ EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "instability": instability,
     "instability-recipe": instability_recipe, "instability-late": instability_late,
     "instability-decay": instability_decay, "alarm": instability_alarm,
-    "alarm-late": instability_alarm_late,
+    "alarm-late": instability_alarm_late, "param-lm": param_lm,
 }
 
-LAWLESS_SWEEPS = ("horizon", "param", "param-eps", "instability", "instability-recipe",
+LAWLESS_SWEEPS = ("horizon", "param", "param-eps", "param-lm", "instability", "instability-recipe",
                   "instability-late", "instability-decay")  # sweeps that need no --law
 SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS), "param-eps": tuple(PARAM_LADDERS),
                 "param-collapse": ("quick", "full"), "param-collapse-lr": ("quick",),
@@ -733,7 +752,7 @@ SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS), "param-eps": 
                 "instability-recipe": tuple(INSTABILITY_LADDERS), "instability-late": ("lm-quick",),
                 "instability-decay": ("lm-quick",),
                 "alarm": ("lm-tuned",),
-                "alarm-late": ("lm-tuned",)}  # sweeps limited to some scales (default: every scale)
+                "alarm-late": ("lm-tuned",), "param-lm": tuple(INSTABILITY_LADDERS)}  # sweeps limited to some scales (default: every scale)
 
 
 def sweep_scales(name: str) -> list[str]:
