@@ -167,3 +167,21 @@ def test_param_collapse_at_several_rates_contains_the_stored_ladders():
     for c in many:
         assert c.lr == pytest.approx(c.tags["lr_mult"] * E.SCALES["quick"].base["lr"])
     assert "param-collapse-lr" in E.sweeps_at("quick") and "param-collapse-lr" not in E.sweeps_at("full")
+
+
+def test_param_lm_is_the_instability_grid_under_each_parameterisation():
+    """param-lm: the transformer's rate grid of ``instability`` (QK-norm on) under sp_global,
+    SP and µP, with 2 seeds and without traces; its µP runs differ from instability's
+    ``qk_norm`` runs in nothing else."""
+    from supercollapse.train import experiments as E
+
+    lm = E.param_lm("lm-quick")
+    ref = [c for c in E.instability("lm-quick") if c.tags["variant"] == "qk_norm"]
+    assert len(lm) == len(ref) * len(E.PARAM_LM_VARIANTS)
+    mup = [c for c in lm if c.tags["variant"] == "mup"]
+    for a, b in zip(mup, ref, strict=True):
+        assert a.replace(seeds=b.seeds, instability_traces=True, tags=b.tags) == b
+    assert {c.seeds for c in lm} == {(0, 1)} and not any(c.instability_traces for c in lm)
+    assert {(c.tags["variant"], c.parameterisation, c.mup) for c in lm} == {
+        ("sp_global", "standard", "off"), ("standard", "standard", "on"), ("mup", "mup", "on")}
+    assert "param-lm" in E.sweeps_at("lm-quick") and "param-lm" not in E.sweeps_at("quick")
