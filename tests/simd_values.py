@@ -32,6 +32,7 @@ from supercollapse.analysis.frontier import (
 from supercollapse.analysis.recipe import ladder_gains, recipe_gates
 from supercollapse.analysis.seeds import compare_ladders, sigma_ratio
 from supercollapse.analysis.theory import fit_two_term
+from supercollapse.analysis.transfer import transfer_from_runs
 from supercollapse.paths import results_dir
 from supercollapse.results import load_runs, load_sweep, longest_per_size, select_runs, to_ladder
 
@@ -166,6 +167,10 @@ def values() -> dict[str, list[float]]:
     ch4 = to_ladder([r for r in sweep["linear"] if lo <= r.n_params <= hi])
     r = sigma_ratio(to_ladder(fit["mup"]), ch4)
     out["ch9 full sigma vs ch4"] = [r.pooled, r.lo, r.hi]
+    lm = load_runs(results_dir() / "lm-quick" / "param-lm")  # chapter 9, the transformer
+    for v in ("sp_global", "standard", "mup"):
+        t = transfer_from_runs(lm, v)
+        out[f"ch9 lm transfer {v}"] = [*t.best_lr, t.drift, *t.drift_seeds, *t.penalty]
     out |= transformer_values()
     return out
 
