@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="config fields that may differ (set to their defaults to pair)")
     ap.add_argument("--tol", type=float, default=0.1, help="largest distance in seed sigmas")
     ap.add_argument("--json", default=None, metavar="FILE", help="also write the comparison here")
+    ap.add_argument("--widths", type=int, nargs="*", default=None, metavar="D",
+                    help="compare only the runs of these widths (e.g. a same-device rerun of one width)")
     ap.add_argument("--verdicts", action="store_true",
                     help="also compare the collapse verdicts of every ladder of both folders")
     args = ap.parse_args(argv)
@@ -100,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [f for f in ignore if f not in FIELDS]
     if unknown:
         ap.error(f"--ignore: not TrainConfig fields: {unknown}")
-    runs_a = [load_run(f) for f in run_files(Path(args.a))]
-    runs_b = {pair_key(r.config, ignore): r for r in map(load_run, run_files(Path(args.b)))}
+    keep = (lambda r: True) if args.widths is None else (lambda r: r.config.width in args.widths)
+    runs_a = [r for r in map(load_run, run_files(Path(args.a))) if keep(r)]
+    runs_b = {pair_key(r.config, ignore): r for r in map(load_run, run_files(Path(args.b))) if keep(r)}
     worst, missing, rows = 0.0, 0, []
     print(f"{'width':>5s} {'run':>12s} {'max |dL| / sigma':>17s} {'median':>7s} {'max |dL| / L':>12s}")
     for ra in sorted(runs_a, key=lambda r: (r.config.width, r.config.run_id())):
@@ -132,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         def prov(runs: list) -> dict:
             return {k: sorted({str(r.meta.get(k)) for r in runs}) for k in
                     ("device_kind", "git_commit", "jax_version", "xla_flags")}
-        out = {"a": args.a, "b": args.b, "ignore": list(ignore), "tol": args.tol, "pairs": rows,
+        out = {"a": args.a, "b": args.b, "ignore": list(ignore), "widths": args.widths,
+               "tol": args.tol, "pairs": rows,
                "program_seconds": {"a": sa, "b": sb}, "total_seconds": [ta, tb],
                "largest_sigma": worst, "missing": missing, "verdicts": verdicts,
                "provenance": {"a": prov(runs_a), "b": prov(list(runs_b.values()))}}

@@ -38,6 +38,9 @@ def test_one_hot_recipe_pairs_with_the_stored_runs(compare, tmp_path, capsys):
     assert [p["run_id"] for p in rec["pairs"]] == [cfg.run_id()] and rec["missing"] == 0
     assert rec["verdicts"] == []  # one size: no ladder to judge
     assert rec["pairs"][0]["median_sigma"] <= rec["pairs"][0]["max_sigma"] == rec["largest_sigma"]
+    save_run(train(cfg.replace(width=2 * cfg.width)), a / "wide.npz")  # a width b lacks
+    assert compare.main([str(a), str(b)]) == 1  # no partner for it
+    assert compare.main([str(a), str(b), "--widths", str(cfg.width)]) == 0  # the width b has
     assert compare.main([str(a), str(b), "--ignore"]) == 1  # lookup compared: no partner
     save_run(train(cfg.replace(lr=3 * cfg.lr, lookup="one_hot")), b / "run.npz")
     assert compare.main([str(a), str(b)]) == 1  # another recipe: no partner either
