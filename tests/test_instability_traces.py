@@ -102,3 +102,19 @@ def test_late_alarm_runs_are_the_alarm_run_with_a_warmup():
         assert w in E.ALARM_LATE_WARMUPS and (m in E.ALARM_LATE_MULTS)
         assert c.qk_norm == (c.tags["variant"].startswith("qk_norm")) and (c.qk_norm <= (m == top))
         assert c.replace(lr=ref.lr, warmup_frac=0.0, qk_norm=True, tags={}) == ref.replace(tags={})
+
+
+def test_logz_runs_are_the_late_runs_in_bfloat16_with_and_without_the_z_loss():
+    """instability-logz: instability-late's width, length and schedule (QK-norm on), at the two
+    highest rates, in bfloat16, with the z-loss off and on; nothing else differs."""
+    from supercollapse.train import experiments as E
+
+    ref = next(c for c in E.instability_late("lm-quick") if c.tags["variant"] == "qk_norm")
+    runs = E.instability_logz("lm-quick")
+    assert len(runs) == len(E.LOGZ_VARIANTS) * len(E.LOGZ_LADDER["lrs"])
+    for c in runs:
+        assert c.compute_dtype == "bfloat16" and c.qk_norm and c.instability_traces
+        assert c.z_loss == (1e-4 if c.tags["variant"].endswith("zloss") else 0.0)
+        assert c.replace(lr=ref.lr, compute_dtype="float32", z_loss=0.0, n_evals=ref.n_evals,
+                         tags={}) == ref.replace(tags={})
+    assert "instability-logz" in E.sweeps_at("lm-quick") and "instability-logz" not in E.sweeps_at("lm-full")

@@ -671,6 +671,26 @@ def instability_decay(scale: str, law: Law | None = None) -> list[TrainConfig]:
                           lad["seeds"], **INSTABILITY_FIELDS)
 
 
+# The output log-partition over a long run at the highest rates (chapter 10): width 32 of lm-quick
+# at a constant rate (after a 2% warmup) for 6,000 steps, QK-norm on (so that only the output
+# logits can drift), in bfloat16 (the precision in which large models meet the divergence), with
+# and without the z-loss; the instability traces on.
+LOGZ_LADDER = dict(width=32, steps=6_000, lrs=(0.3, 1.0), seeds=(0,))
+LOGZ_VARIANTS: dict[str, dict[str, Any]] = {
+    "qk_norm_bf16": dict(qk_norm=True, compute_dtype="bfloat16"),
+    "qk_norm_bf16_zloss": dict(qk_norm=True, compute_dtype="bfloat16", z_loss=1e-4),
+}
+
+
+def instability_logz(scale: str, law: Law | None = None) -> list[TrainConfig]:
+    """Long constant-rate runs of ``LOGZ_LADDER`` under ``LOGZ_VARIANTS`` (bfloat16, QK-norm on,
+    z-loss off and on; no --law), for a drift of the output log-partition that costs loss."""
+    del law
+    lad = LOGZ_LADDER
+    return rate_grid_runs(scale, "instability-logz", LOGZ_VARIANTS, (lad["width"],), lad["steps"],
+                          lad["lrs"], lad["seeds"], **{**LATE_FIELDS, "n_evals": 30})
+
+
 # Collapse as an alarm on unstable runs (chapter 10): the tuned transformer recipe at width 32 (inside
 # the fitted range of the law it is run at) to its horizon with linear decay, one seed, as the
 # ladder of results/lm-tuned/collapse-first trains it, and the same without QK-norm at the same
@@ -740,17 +760,19 @@ EXPERIMENTS: dict[str, Callable[..., list[TrainConfig]]] = {
     "param-collapse": param_collapse, "param-collapse-lr": param_collapse_lr,
     "instability": instability,
     "instability-recipe": instability_recipe, "instability-late": instability_late,
-    "instability-decay": instability_decay, "alarm": instability_alarm,
+    "instability-decay": instability_decay, "instability-logz": instability_logz,
+    "alarm": instability_alarm,
     "alarm-late": instability_alarm_late, "param-lm": param_lm,
 }
 
 LAWLESS_SWEEPS = ("horizon", "param", "param-eps", "param-lm", "instability", "instability-recipe",
-                  "instability-late", "instability-decay")  # sweeps that need no --law
+                  "instability-late", "instability-decay",
+                  "instability-logz")  # sweeps that need no --law
 SWEEP_SCALES = {"lr": ("lm-full",), "param": tuple(PARAM_LADDERS), "param-eps": tuple(PARAM_LADDERS),
                 "param-collapse": ("quick", "full"), "param-collapse-lr": ("quick",),
                 "instability": tuple(INSTABILITY_LADDERS),
                 "instability-recipe": tuple(INSTABILITY_LADDERS), "instability-late": ("lm-quick",),
-                "instability-decay": ("lm-quick",),
+                "instability-decay": ("lm-quick",), "instability-logz": ("lm-quick",),
                 "alarm": ("lm-tuned",),
                 "alarm-late": ("lm-tuned",), "param-lm": tuple(INSTABILITY_LADDERS)}  # sweeps limited to some scales (default: every scale)
 
