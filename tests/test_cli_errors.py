@@ -186,3 +186,19 @@ def test_widths_selects_runs_and_names_a_missing_width(tmp_path, capsys):
     horizon = results_dir() / "lm-tuned" / "horizon"
     one_line_error(capsys, ["fit-horizon", str(horizon), "--widths", "24", "200", "--out",
                             str(tmp_path / "law.json")], "--widths 200")
+
+
+def test_variants_split_a_group_and_name_a_missing_variant(tmp_path, capsys):
+    """``--variants`` keeps only those variants' runs (one seed protocol of ``ladder-seeds``'
+    shared group); a variant the sweep lacks is named with the ones it has."""
+    law = results_dir() / "full" / "ladder-law.json"
+    args = ["sweep", "ladder-seeds", "--scale", "full", "--law", str(law), "--out",
+            str(tmp_path), "--widths", "564", "--dry-run"]
+    assert main(args) == 0
+    both = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("width")]
+    assert len(both) == 1 and both[0].endswith("independent, shared_data")
+    assert main(args + ["--variants", "shared_data"]) == 0
+    one = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("width")]
+    assert len(one) == 1 and one[0].endswith("shared_data") and "independent" not in one[0]
+    one_line_error(capsys, args + ["--variants", "paper"], "--variants paper",
+                   "its variants: independent shared_data")

@@ -54,6 +54,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if law is None and args.name not in LAWLESS_SWEEPS:
         raise ConfigError(f"sweep {args.name!r} needs --law (the fitted horizon law JSON)")
     configs = _only_widths(maker(args.scale, law), args.widths, f"sweep {args.name}")
+    configs = _only_variants(configs, args.variants, f"sweep {args.name}")
     overrides = _parse_set(args.set or [])
     if overrides:
         configs = [c.replace(**overrides) for c in configs]
@@ -90,6 +91,20 @@ def _only_widths(items: list, widths: list[int] | None, what: str) -> list:
         raise ConfigError(f"{what}: --widths {' '.join(map(str, missing))} not in it "
                           f"(its widths: {' '.join(map(str, sorted(set(width))))})")
     return [x for x, w in zip(items, width, strict=True) if w in widths]
+
+
+def _only_variants(configs: list, variants: list[str] | None, what: str) -> list:
+    """The configs whose ``tags["variant"]`` is in ``variants`` (all if ``None``): splits a
+    group whose variants train together (e.g. ``ladder-seeds``' two seed protocols) into
+    shorter programs that write the same files."""
+    if variants is None:
+        return configs
+    have = [c.tags.get("variant") for c in configs]
+    if missing := sorted(set(variants) - set(have)):
+        listed = " ".join(sorted({v for v in have if v is not None})) or "none"
+        raise ConfigError(f"{what}: --variants {' '.join(missing)} not in it "
+                          f"(its variants: {listed})")
+    return [c for c, v in zip(configs, have, strict=True) if v in variants]
 
 
 def cmd_fit_horizon(args: argparse.Namespace) -> int:
@@ -276,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="on GPU, keep XLA's faster non-deterministic reductions")
     sw.add_argument("--widths", type=int, nargs="+", metavar="D",
                     help="train only the runs of these widths")
+    sw.add_argument("--variants", nargs="+", metavar="V",
+                    help="train only the runs of these variants (a sweep's tags; splits a "
+                         "group into shorter programs that write the same files)")
     sw.add_argument("--compile-cache", metavar="DIR", default=None,
                     help="JAX's persistent compilation cache in DIR, shared by sweep processes "
                          "(default: $SUPERCOLLAPSE_COMPILE_CACHE; neither: off)")
