@@ -33,7 +33,13 @@ Adam state):
    the compute dtype; embedding rows and target logits by one-hot products, ``lookup``), and the minimal loop with one of the package's features switched on at
    a time (QK-norm, a float32 residual stream (the package's precision: norms, residual adds
    and logits in float32), the µP multipliers, the language sampler, all of them). Every row
-   gives tokens/s and its ratio to its end's reference (plain or minimal) of the same run.
+   gives tokens/s and its ratio to its end's reference (plain or minimal) of the same run; the
+   plain rows also their ratio to the minimal loop (``over_minimal``). First come the two rows
+   of the issue's target, the plain loop with *every* optional cost off at once (``FLAGS_OFF``:
+   QK-norm, z-loss, float32 residual stream), on uniform random tokens (then the same program
+   as the minimal loop's: ``tests/test_bench_transformer.py`` trains both bit for bit alike on
+   a CPU) and on the language drawn ahead by the walk. ``--rows`` measures only the rows whose
+   label contains one of its strings.
 3. ``cpu_quick`` (``--cpu-quick``, on a CPU): tokens per second of the plain loop at the quick
    scale (``lm-quick``, its largest width), the number the chapter's live demo depends on.
 
@@ -341,11 +347,18 @@ def peak_flops() -> float | None:
     return next((v for k, v in PEAK_BF16.items() if k in kind), None)
 
 
-# Attribution rows, in the order they are measured (what explains most first, so that a
-# budget cut drops the combinations and the float32 comparison): (end, label, keyword
-# arguments of the loop, config changes). "plain": the package's loop with one extra off;
-# "minimal": the minimal loop with one of the package's features on.
+# Every optional cost of the package's model off: what is left is the minimal loop's program.
+FLAGS_OFF = {"qk_norm": False, "residual_dtype": "compute", "z_loss": 0.0}
+
+# Attribution rows, in the order they are measured (the issue's target first, then what
+# explains most, so that a budget cut drops the combinations and the float32 comparison):
+# (end, label, keyword arguments of the loop, config changes). "plain": the package's loop with
+# one extra off; "minimal": the minimal loop with one of the package's features on.
 ATTRIBUTION = (
+    ("plain", "every optional cost off, random tokens (the minimal loop's program)",
+     {"data": "random"}, FLAGS_OFF),
+    ("plain", "every optional cost off, batches drawn ahead by the walk", {"data": "ahead"},
+     FLAGS_OFF),
     ("plain", "random tokens (no language sampler)", {"data": "random"}, {}),
     ("plain", "batches drawn ahead by the walk (one sampler call per timed call)",
      {"data": "ahead"}, {}),
@@ -365,27 +378,34 @@ ATTRIBUTION = (
 
 
 def attribution(cfg: TrainConfig, n_steps: int, repeats: int, plain_ref: float,
-                minimal_ref: float, skip: Callable[[], bool]) -> dict:
+                minimal_ref: float, skip: Callable[[], bool],
+                only: list[str] | None = None) -> dict:
     """Tokens/s of each row of ``ATTRIBUTION``, with the ratio to its end's reference tokens/s
     (``plain_ref``, ``minimal_ref``, measured in the same run): ``over_plain``,
-    ``over_minimal``. The z-loss is switched off first where the scale turns it on."""
+    ``over_minimal`` (the plain rows have both). The z-loss is switched off first where the
+    scale turns it on. ``only``: measure just the rows whose label contains one of these
+    strings (``--rows``)."""
     rows: dict = {"plain": {}, "minimal": {}}
     todo = list(ATTRIBUTION)
     if cfg.z_loss:
-        todo.insert(0, ("plain", "z-loss off", {}, {"z_loss": 0.0}))
+        todo.insert(2, ("plain", "z-loss off", {}, {"z_loss": 0.0}))
     else:
         rows["plain"]["z-loss off"] = "z_loss is 0 at this scale: nothing to switch off"
     refs = {"plain": plain_ref, "minimal": minimal_ref}
     for end, label, kw, changes in todo:
+        if only is not None and not any(s in label for s in only):
+            rows[end][label] = "not asked for (--rows)"
+            continue
         if skip():
             rows[end][label] = "skipped (budget)"
             continue
         timer = baseline_tokens_per_s if end == "plain" else minimal_tokens_per_s
         r = timer(cfg.replace(**changes), n_steps, repeats, **kw)
-        ratio = r["tokens_per_s"] / refs[end]
-        rows[end][label] = {**r, f"over_{end}": ratio}
-        print(f"  {end}, {label}: {r['tokens_per_s']:.4g} tok/s ({ratio:.3f}x {end})",
-              flush=True)
+        ratios = {f"over_{e}": r["tokens_per_s"] / refs[e] for e in ("plain", "minimal")
+                  if e == end or end == "plain"}
+        rows[end][label] = {**r, **ratios}
+        print(f"  {end}, {label}: {r['tokens_per_s']:.4g} tok/s ("
+              + ", ".join(f"{v:.3f}x {k[5:]}" for k, v in ratios.items()) + ")", flush=True)
     return rows
 
 
@@ -401,6 +421,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--widths", type=int, nargs="+", default=None)
     ap.add_argument("--attrib-widths", type=int, nargs="*", default=None,
                     help="widths of the attribution profile (default: the first and last)")
+    ap.add_argument("--rows", nargs="+", default=None, metavar="TEXT",
+                    help="attribution rows to measure: those whose label contains one of these "
+                         "strings (default: every row)")
     ap.add_argument("--no-engine", action="store_true", help="skip the engine's column")
     ap.add_argument("--steps", type=int, default=None, help="steps per timed call (default 20)")
     ap.add_argument("--repeats", type=int, default=None, help="timed calls (default 5)")
@@ -460,7 +483,7 @@ def main(argv: list[str] | None = None) -> dict:
         if width in attrib:
             out["attribution"][width] = attribution(
                 cfg, steps, repeats, row["plain"]["tokens_per_s"],
-                row["minimal"]["tokens_per_s"], skip)
+                row["minimal"]["tokens_per_s"], skip, args.rows)
             save()
 
     if not args.cpu_quick:

@@ -45,17 +45,49 @@ def test_same_function_as_the_package(bench, qk_norm):
     noisy = [1.0 + 0.3 * jax.random.normal(k, x.shape) if x.ndim == 1
              else 0.3 * jax.random.normal(k, x.shape) for k, x in zip(keys, leaves, strict=True)]
     model = nnx.merge(graphdef, jax.tree.unflatten(tree, noisy))
+    x = jax.random.randint(jax.random.key(2), (3, cfg.seq_len), 0, cfg.vocab_size)
+    np.testing.assert_allclose(bench.minimal_forward(minimal_params(model), x, cfg,
+                                                     f32_residual=True), model(x),
+                               rtol=1e-4, atol=1e-4)
+
+
+def minimal_params(model) -> dict:
+    """The package transformer's parameters in the minimal decoder's layout."""
     p = {"tok": model.token_embed[...], "pos": model.pos_embed[...],
          "readout": model.readout.kernel[...], "blocks": []}
     for blk in model.blocks:
         b = {"qkv": blk.attn.qkv.kernel[...], "out": blk.attn.out.kernel[...],
              "fc1": blk.fc1.kernel[...], "fc2": blk.fc2.kernel[...]}
-        if qk_norm:
+        if blk.attn.qk_norm:
             b["q_gain"], b["k_gain"] = blk.attn.q_gain[...], blk.attn.k_gain[...]
         p["blocks"].append(b)
-    x = jax.random.randint(jax.random.key(2), (3, cfg.seq_len), 0, cfg.vocab_size)
-    np.testing.assert_allclose(bench.minimal_forward(p, x, cfg, f32_residual=True), model(x),
-                               rtol=1e-4, atol=1e-4)
+    return p
+
+
+@pytest.mark.parametrize("mup", [False, True])
+def test_plain_loop_without_optional_costs_is_the_minimal_loop(bench, mup):
+    """Issue 34: with every optional cost off (``FLAGS_OFF``: QK-norm, z-loss, float32
+    residual stream) and uniform random tokens, the package's plain loop trains exactly as the
+    minimal loop does from the same parameters, bf16 compute, µP multipliers on both sides or
+    on neither: the same losses and parameters bit for bit over two calls. Everything the
+    package adds (Flax modules, the multipliers of 1 on embeddings and logits, its
+    cross-entropy, µP's constant per-layer factors) compiles away; what is left between the two
+    on a GPU is the data."""
+    cfg = toy(compute_dtype="bfloat16", **bench.FLAGS_OFF).replace(width=32)  # µP ratio 1/2
+    assert cfg.base_width / cfg.width == 0.5
+    plain, state, _, graphdef = bench.plain_loop(cfg, 4, mup=mup, data="random")
+    minimal, mstate = bench.minimal_loop(cfg, 4, mup=mup)
+    mstate = (minimal_params(nnx.merge(graphdef, state[0])), *mstate[1:])
+    for _ in range(2):
+        state, losses = plain(state)
+        mstate, mlosses = minimal(mstate)
+        assert np.array_equal(np.asarray(losses), np.asarray(mlosses))
+    model = nnx.merge(graphdef, state[0])
+    assert np.all(np.isfinite(np.asarray(losses)))
+    assert np.abs(np.asarray(model.readout.kernel[...])).max() > 0  # trained: zero at the start
+    for a, b in zip(jax.tree.leaves(minimal_params(model)), jax.tree.leaves(mstate[0]),
+                    strict=True):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_minimal_loop_learns_the_language(bench):
