@@ -67,3 +67,15 @@ def test_unknown_protocol_is_refused():
         tiny(seed_protocol="paper").validate()
     with pytest.raises(ConfigError, match=r"TrainConfig\.seed_protocol="):
         data_key(tiny(seed_protocol="paper"), 0)
+
+
+def test_a_protocol_trained_alone_repeats_its_curves_from_the_shared_program():
+    """``sweep --variants`` splits a group into one program per protocol; each run is a function
+    of its own config and seeds only, so alone it repeats what it learned beside the other (to
+    float32 rounding: on this CPU a program of another size sums in another order, one ulp)."""
+    ind, shared = tiny(), tiny(seed_protocol="shared_data")
+    together = train_many([ind, shared])
+    alone = train_many([shared])[0]
+    assert alone.meta["program"]["runs"] == 3
+    for key in ("train_loss", "test_loss"):
+        np.testing.assert_allclose(alone.curves[key], together[1].curves[key], rtol=1e-6)

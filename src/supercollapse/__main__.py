@@ -96,7 +96,8 @@ def _only_widths(items: list, widths: list[int] | None, what: str) -> list:
 def _only_variants(configs: list, variants: list[str] | None, what: str) -> list:
     """The configs whose ``tags["variant"]`` is in ``variants`` (all if ``None``): splits a
     group whose variants train together (e.g. ``ladder-seeds``' two seed protocols) into
-    shorter programs that write the same files."""
+    shorter programs that write the same run files (their curves equal the shared program's to
+    float32 rounding: a program of another size may sum in another order)."""
     if variants is None:
         return configs
     have = [c.tags.get("variant") for c in configs]
@@ -293,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="train only the runs of these widths")
     sw.add_argument("--variants", nargs="+", metavar="V",
                     help="train only the runs of these variants (a sweep's tags; splits a "
-                         "group into shorter programs that write the same files)")
+                         "group into shorter programs that write the same run files)")
     sw.add_argument("--compile-cache", metavar="DIR", default=None,
                     help="JAX's persistent compilation cache in DIR, shared by sweep processes "
                          "(default: $SUPERCOLLAPSE_COMPILE_CACHE; neither: off)")
