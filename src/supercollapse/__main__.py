@@ -77,7 +77,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     use_compile_cache(args.compile_cache)
     report = run_sweep(configs, args.out, max_minutes=args.max_minutes,
-                       progress=not args.no_progress, shard=shard, draw_ahead=args.draw_ahead)
+                       progress=not args.no_progress, shard=shard, draw_ahead=args.draw_ahead,
+                       compile_ahead=args.compile_ahead)
     print(report.summary())
     return 0 if report.complete else 3
 
@@ -302,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="draw the training batches N steps at a time (the same batches and "
                          "curves; pays where sampling is many small rounds, e.g. the language "
                          "task on a GPU; default 1: each step draws its own)")
+    sw.add_argument("--compile-ahead", action="store_true",
+                    help="while a group trains, compile the next group's programs in a thread "
+                         "(the same programs and curves; hides each compilation but the first)")
     sw.set_defaults(fn=cmd_sweep)
     fh = sub.add_parser("fit-horizon", help="fit c*(P) = kappa P^(1+gamma) from a sweep")
     fh.add_argument("runs", nargs="+", help="results directory of a horizon sweep (constant "

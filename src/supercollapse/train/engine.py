@@ -314,6 +314,22 @@ class Trainer:
         self.step = stop
         return np.asarray(loss)
 
+    def compile(self) -> float:
+        """Compile the training segment and the evaluation (and the probe, where the configs
+        log it) for this trainer's arguments now, and return the seconds it took. It is what
+        the first :meth:`advance` and :meth:`evaluate` would do: the compiled programs land in
+        the shared cache of :func:`_programs`, so this trainer and any other of the same shapes
+        then start without compiling. :func:`~.sweep.run_sweep` calls it for the next group in
+        a thread while the current group trains (``compile_ahead``)."""
+        t0 = time.perf_counter()
+        self._segment.lower(self.params, self.opt_state, self.data_keys, self.hyper,
+                            jnp.int32(0), jnp.int32(1)).compile()
+        key = jax.random.fold_in(self._noise_root, 0)
+        self._evaluate.lower(self.params, self.opt_state, self.hyper, key).compile()
+        if self.cfg.instability_traces:
+            self._probe.lower(self.params, self.hyper).compile()
+        return time.perf_counter() - t0
+
     def evaluate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Test loss and (raw, preconditioned) gradient-noise traces, one value per run."""
         key = jax.random.fold_in(self._noise_root, self.step)

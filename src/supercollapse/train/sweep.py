@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import jax
 from ..results import load_run, run_path, save_run
 from .checkpoints import group_checkpoint_dir
 from .config import ConfigError, TrainConfig
-from .engine import plan_groups, total_steps, train_many, training_flops
+from .engine import Trainer, plan_groups, total_steps, train_many, training_flops
 
 CHECKPOINTS = ".checkpoints"
 # The folder of JAX's persistent compilation cache for sweeps, when the command line gives none.
@@ -170,10 +171,27 @@ def plan(configs: Sequence[TrainConfig], shard: tuple[int, int] | None = None,
     return [PlannedGroup(g, total_steps(g[0]), group_flops(g), estimated_seconds(g)) for g in groups]
 
 
+def compile_in_background(group: Sequence[TrainConfig], draw_ahead: int = 1) -> threading.Thread:
+    """Build ``group``'s :class:`~.engine.Trainer` and compile its programs in a thread
+    (:meth:`~.engine.Trainer.compile`), so that the group later starts without compiling.
+    The programs are the ones the group would compile itself, so its curves do not change. An
+    error is left for the group's own training to raise, with its context."""
+    def work() -> None:
+        try:
+            Trainer(list(group), draw_ahead=draw_ahead).compile()
+        except Exception:  # noqa: BLE001 - the group's own Trainer raises it in the main thread
+            pass
+
+    thread = threading.Thread(target=work, name="compile-ahead", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
               max_minutes: float | None = None, progress: bool = True,
               checkpoint_min_steps: int = 20_000, checkpoint_every: int = 10,
-              shard: tuple[int, int] | None = None, draw_ahead: int = 1) -> SweepReport:
+              shard: tuple[int, int] | None = None, draw_ahead: int = 1,
+              compile_ahead: bool = False) -> SweepReport:
     """Train every config not yet in ``out_dir``; stop starting new groups after ``max_minutes``.
 
     All configs are validated before any compute. A finished file that cannot be read raises
@@ -182,7 +200,9 @@ def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
     ``shard=(i, n)`` trains only shard ``i`` of ``n`` (:func:`shard_configs`): run ``n``
     processes, one per GPU (``CUDA_VISIBLE_DEVICES=i``), into the same ``out_dir``.
     ``draw_ahead``: batches drawn that many steps at a time (the same curves;
-    :class:`~.engine.Trainer`).
+    :class:`~.engine.Trainer`). ``compile_ahead``: while a group trains, compile the next
+    group's programs in a thread (:func:`compile_in_background`; the same programs, so the
+    same curves), which hides each compilation but the first behind the training before it.
     """
     _check(configs)
     if shard is not None:
@@ -202,10 +222,15 @@ def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(todo), desc=f"sweep {out_dir.name}", unit="run")
+    ahead: threading.Thread | None = None
     for k, group in enumerate(groups):
         if max_minutes is not None and time.time() - t0 > 60 * max_minutes:
             report.remaining = [c.run_id() for g in groups[k:] for c in g]
             break
+        if ahead is not None:  # this group's compilation, started during the previous group
+            ahead.join()
+        ahead = (compile_in_background(groups[k + 1], draw_ahead)
+                 if compile_ahead and k + 1 < len(groups) else None)
         ckpt = out_dir / CHECKPOINTS if total_steps(group[0]) >= checkpoint_min_steps else None
         results = train_many(group, progress=progress, checkpoint_dir=ckpt,
                              checkpoint_every=checkpoint_every, draw_ahead=draw_ahead)
@@ -225,6 +250,8 @@ def run_sweep(configs: Sequence[TrainConfig], out_dir: str | Path, *,
                 report.diverged.append(result.config.run_id())
         if bar is not None:
             bar.update(len(group))
+    if ahead is not None:  # a stop by max_minutes: let the thread finish before returning
+        ahead.join()
     if bar is not None:
         bar.close()
     report.seconds = time.time() - t0
