@@ -318,7 +318,7 @@ class Trainer:
         """Compile the training segment and the evaluation (and the probe, where the configs
         log it) for this trainer's arguments now, and return the seconds it took. It is what
         the first :meth:`advance` and :meth:`evaluate` would do: the compiled programs land in
-        the shared cache of :func:`_programs`, so this trainer and any other of the same shapes
+        the shared cache of ``_programs``, so this trainer and any other of the same shapes
         then start without compiling. :func:`~.sweep.run_sweep` calls it for the next group in
         a thread while the current group trains (``compile_ahead``)."""
         t0 = time.perf_counter()
