@@ -23,7 +23,9 @@ import json
 import os
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .results import ResultsError, load_ladders, load_runs, longest_per_size, run_files, to_ladder
 from .train.config import ConfigError
@@ -53,8 +55,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     maker = EXPERIMENTS[args.name]
     if law is None and args.name not in LAWLESS_SWEEPS:
         raise ConfigError(f"sweep {args.name!r} needs --law (the fitted horizon law JSON)")
-    configs = _only_widths(maker(args.scale, law), args.widths, f"sweep {args.name}")
-    configs = _only_variants(configs, args.variants, f"sweep {args.name}")
+    configs = _only(maker(args.scale, law), args.widths, _width, "--widths", f"sweep {args.name}")
+    configs = _only(configs, args.variants, lambda c: c.tags.get("variant"), "--variants",
+                    f"sweep {args.name}")
     overrides = _parse_set(args.set or [])
     if overrides:
         configs = [c.replace(**overrides) for c in configs]
@@ -83,30 +86,26 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0 if report.complete else 3
 
 
-def _only_widths(items: list, widths: list[int] | None, what: str) -> list:
-    """The configs (or runs) of ``items`` whose width is in ``widths`` (all if ``None``)."""
-    if widths is None:
+def _only(items: list, wanted: list | None, key: Callable[[Any], Any], flag: str,
+          what: str) -> list:
+    """The items whose ``key`` is in ``wanted`` (all if ``None``); a wanted value that no item
+    has is named, with the values there are. ``--widths`` keys configs (or runs) by width;
+    ``--variants`` by ``tags["variant"]``, which splits a group whose variants train together
+    (e.g. ``ladder-seeds``' two seed protocols) into shorter programs that write the same run
+    files (their curves equal the shared program's to float32 rounding: a program of another
+    size may sum in another order)."""
+    if wanted is None:
         return items
-    width = [getattr(x, "config", x).width for x in items]
-    if missing := sorted(set(widths) - set(width)):
-        raise ConfigError(f"{what}: --widths {' '.join(map(str, missing))} not in it "
-                          f"(its widths: {' '.join(map(str, sorted(set(width))))})")
-    return [x for x, w in zip(items, width, strict=True) if w in widths]
+    have = [key(x) for x in items]
+    if missing := sorted(set(wanted) - set(have)):
+        listed = " ".join(map(str, sorted({h for h in have if h is not None}))) or "none"
+        raise ConfigError(f"{what}: {flag} {' '.join(map(str, missing))} not in it "
+                          f"(its {flag.removeprefix('--')}: {listed})")
+    return [x for x, h in zip(items, have, strict=True) if h in wanted]
 
 
-def _only_variants(configs: list, variants: list[str] | None, what: str) -> list:
-    """The configs whose ``tags["variant"]`` is in ``variants`` (all if ``None``): splits a
-    group whose variants train together (e.g. ``ladder-seeds``' two seed protocols) into
-    shorter programs that write the same run files (their curves equal the shared program's to
-    float32 rounding: a program of another size may sum in another order)."""
-    if variants is None:
-        return configs
-    have = [c.tags.get("variant") for c in configs]
-    if missing := sorted(set(variants) - set(have)):
-        listed = " ".join(sorted({v for v in have if v is not None})) or "none"
-        raise ConfigError(f"{what}: --variants {' '.join(missing)} not in it "
-                          f"(its variants: {listed})")
-    return [c for c, v in zip(configs, have, strict=True) if v in variants]
+def _width(item: Any) -> int:
+    return getattr(item, "config", item).width
 
 
 def cmd_fit_horizon(args: argparse.Namespace) -> int:
@@ -117,7 +116,7 @@ def cmd_fit_horizon(args: argparse.Namespace) -> int:
         raise InputError(f"--out {out}: no such folder {out.parent}; create it first")
     where = " ".join(map(str, args.runs))
     runs = [r for folder in args.runs for r in load_runs(folder)]
-    runs = _only_widths(runs, args.widths, f"fit-horizon {where}")
+    runs = _only(runs, args.widths, _width, "--widths", f"fit-horizon {where}")
     fix = f"fit-horizon reads a horizon sweep (python -m supercollapse sweep horizon --out {args.runs[0]})"
     if not runs:
         raise InputError(f"{where}: no run files; {fix}")
